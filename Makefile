@@ -1,0 +1,40 @@
+# The two Quick-start commands: `make run` (main job) and `make test` (whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+RUN_DIR ?= runs/quickstart
+# PyTorch returns large activation buffers to the OS after every step with glibc's default
+# thresholds (about 40% of a CNN step here); keeping them mapped removes that cost.
+export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296
+
+.PHONY: setup system-deps run test lint clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch 2.13.0's CPU wheel; the package itself accepts any torch>=2.2.
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: setup system-deps
+	$(BIN)/mnist-digits data download
+	$(BIN)/mnist-digits data info
+	$(BIN)/mnist-digits train --out $(RUN_DIR) --force
+	$(BIN)/mnist-digits evaluate $(RUN_DIR)
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src
+
+test: setup system-deps lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

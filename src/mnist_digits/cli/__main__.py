@@ -1,0 +1,5 @@
+import sys
+
+from mnist_digits.cli import main
+
+sys.exit(main())

@@ -1,0 +1,40 @@
+"""Options shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from mnist_digits.cli.render import DownloadBars, report_fetch
+from mnist_digits.data import DATASETS, FetchReport, ensure_dataset
+
+
+def add_data_options(p: argparse.ArgumentParser, dataset: bool = True) -> None:
+    """``--dataset``, ``--data-dir`` and ``--source-dir``."""
+    if dataset:
+        p.add_argument("--dataset", default="mnist", choices=list(DATASETS), help="dataset")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="cache folder (default: $MNIST_DIGITS_HOME or ~/.cache/mnist-digits)",
+    )
+    p.add_argument(
+        "--source-dir",
+        default=None,
+        help="folder holding the four IDX files (raw or .gz), tried before the network",
+    )
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+
+
+def ensure(args: argparse.Namespace, name: str | None = None) -> FetchReport:
+    """Fetch, verify or repair the dataset's files, telling people what was done."""
+    report = ensure_dataset(
+        name or args.dataset,
+        data_dir=args.data_dir,
+        source_dir=getattr(args, "source_dir", None),
+        progress=DownloadBars(),
+    )
+    report_fetch(report)
+    return report

@@ -1,0 +1,114 @@
+"""``mnist-digits train``, ``evaluate`` and ``models``."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+from typing import Any
+
+import torch
+
+from mnist_digits.checkpoint import load_checkpoint
+from mnist_digits.cli.common import add_data_options, add_json, ensure
+from mnist_digits.cli.render import TrainBars, emit_json, log
+from mnist_digits.config import TrainConfig, load_config_file, resolve_config
+from mnist_digits.data import load_dataset, normalized_tensors
+from mnist_digits.evaluate import evaluate
+from mnist_digits.experiment import default_run_dir, run_training
+from mnist_digits.models import MODELS
+
+_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str}
+
+
+def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
+    train = sub.add_parser(
+        "train",
+        help="train a model from the registry",
+        formatter_class=fmt,
+        description="Train a model. Settings resolve as: defaults < the "
+        "model's recipe < --config file < flags.",
+    )
+    _add_config_flags(train)
+    train.add_argument("--config", default=None, help="TOML, YAML or JSON file of settings")
+    train.add_argument("--out", default=None, help="run folder (default: runs/<time>-<model>)")
+    train.add_argument("--force", action="store_true", help="allow a non-empty --out folder")
+    add_data_options(train, dataset=False)
+    add_json(train)
+    train.set_defaults(handler=cmd_train)
+    ev = sub.add_parser(
+        "evaluate", help="test accuracy, loss and per-class accuracy", formatter_class=fmt
+    )
+    ev.add_argument("model", metavar="RUN_DIR|WEIGHTS", help="a run folder or .safetensors file")
+    ev.add_argument("--split", default="test", choices=["test", "train"], help="split to score")
+    add_data_options(ev, dataset=False)
+    add_json(ev)
+    ev.set_defaults(handler=cmd_evaluate)
+    models = sub.add_parser("models", help="list the model registry", formatter_class=fmt)
+    add_json(models)
+    models.set_defaults(handler=cmd_models)
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field; None means "not given" so the recipe can fill it."""
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        text = f"{f.metadata['help']} (default: {f.default}, or the model's recipe)"
+        if str(f.type) == "bool":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            p.add_argument(
+                flag,
+                type=_TYPES[str(f.type)],
+                default=None,
+                help=text,
+                choices=f.metadata.get("choices"),
+            )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    flags = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    cfg = resolve_config(load_config_file(args.config) if args.config else {}, flags)
+    ensure(args, cfg.dataset)
+    out = args.out or default_run_dir(cfg.model)
+    log(f"training {cfg.model} for {cfg.epochs} epochs into {out}")
+    summary = run_training(cfg, out, data_dir=args.data_dir, force=args.force, callback=TrainBars())
+    if args.json:
+        emit_json(summary.to_dict())
+    else:
+        print(
+            f"{summary.model}: test accuracy {summary.test_accuracy:.4f} "
+            f"(val {summary.val_accuracy:.4f}, best epoch {summary.best_epoch}) "
+            f"in {summary.train_seconds:.1f} s of training; run saved to {summary.run_dir}"
+        )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model, meta = load_checkpoint(args.model)
+    ensure(args, meta.dataset)
+    ds = load_dataset(meta.dataset, args.split, data_dir=args.data_dir)
+    x, y = normalized_tensors(ds, mean=meta.mean, std=meta.std)
+    assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
+    m = evaluate(model, x, y)
+    if args.json:
+        emit_json({"model": meta.model, "split": args.split, **m.to_dict()})
+        return 0
+    print(
+        f"{meta.model} on {meta.dataset} {args.split}: accuracy {m.accuracy:.4f}  "
+        f"loss {m.loss:.4f}  ({m.n} images)"
+    )
+    for name, acc in zip(meta.classes, m.per_class_accuracy, strict=True):
+        print(f"  {name:>12}  {acc:.4f}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    rows = [
+        {"name": e.name, "description": e.description, "recipe": e.recipe} for e in MODELS.values()
+    ]
+    if args.json:
+        emit_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['name']:12} {row['description']}")
+    return 0

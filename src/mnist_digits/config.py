@@ -1,0 +1,111 @@
+"""One typed, frozen configuration for training. CLI flags map one to one onto its fields."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from mnist_digits.errors import ConfigError
+from mnist_digits.models import get_model_entry
+
+
+def _f(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training recipe. Defaults are overridden by the model's recipe, then a config file,
+    then flags; the resolved result is saved beside every run as ``config.json``."""
+
+    model: str = _f("mlp-seed", "architecture name from the model registry")
+    dataset: str = _f("mnist", "dataset to train on", ("mnist", "fashion-mnist"))
+    epochs: int = _f(10, "passes over the training split")
+    batch_size: int = _f(128, "images per optimisation step")
+    lr: float = _f(1e-3, "peak learning rate")
+    optimizer: str = _f("adam", "optimiser", ("adam", "adamw", "sgd"))
+    momentum: float = _f(0.9, "SGD (Nesterov) momentum")
+    weight_decay: float = _f(0.0, "weight decay (decoupled for adamw)")
+    schedule: str = _f(
+        "onecycle",
+        "learning-rate schedule: warm-up then cosine (onecycle) or linear decay to zero",
+        ("onecycle", "linear", "constant"),
+    )
+    warmup: float = _f(0.1, "warm-up share of all steps, 0..1")
+    label_smoothing: float = _f(0.0, "label smoothing for cross-entropy")
+    val_size: int = _f(5000, "training images held out for validation")
+    val_seed: int = _f(0, "seed of the validation split (kept fixed across training seeds)")
+    seed: int = _f(0, "seed of initialisation and shuffling")
+    device: str = _f("auto", "device", ("auto", "cpu", "cuda"))
+    deterministic: bool = _f(False, "use deterministic algorithms (slower on GPU)")
+
+    def validate(self) -> TrainConfig:
+        """Check ranges and names; return self for chaining."""
+        get_model_entry(self.model)
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ConfigError(f"{f.name} must be one of {', '.join(choices)}")
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
+        for name, value in positive.items():
+            if value <= 0:
+                raise ConfigError(f"{name} must be positive, got {value}")
+        if not 0 <= self.warmup < 1 or not 0 <= self.label_smoothing < 1:
+            raise ConfigError("warmup and label_smoothing must be in [0, 1)")
+        if not 0 < self.val_size < 60_000:
+            raise ConfigError(f"val_size must be between 1 and 59999, got {self.val_size}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a TOML, YAML or JSON config file into a dict of TrainConfig fields."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {p}: {err.strerror}") from None
+    try:
+        if p.suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif p.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as err:  # every parser has its own error type; all mean "bad file"
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"config file {p} is not valid {p.suffix or 'JSON'}: {first}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p} must hold a table of settings")
+    return dict(data.get("train", data))
+
+
+def resolve_config(file_values: dict[str, Any], flag_values: dict[str, Any]) -> TrainConfig:
+    """Merge defaults < model recipe < config file < flags into a validated TrainConfig."""
+    known = {f.name: f for f in fields(TrainConfig)}
+    unknown = sorted(set(file_values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+    explicit = {**file_values, **{k: v for k, v in flag_values.items() if v is not None}}
+    model = explicit.get("model", TrainConfig.model)
+    merged = {**get_model_entry(model).recipe, **explicit}
+    try:
+        cfg = replace(TrainConfig(), **{k: _coerce(known[k].type, v) for k, v in merged.items()})
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"bad config value: {err}") from None
+    return cfg.validate()
+
+
+def _coerce(type_name: Any, value: Any) -> Any:
+    kinds = {"int": int, "float": float, "str": str, "bool": bool}
+    kind = kinds.get(str(type_name))
+    if kind is bool and isinstance(value, str):
+        return value.lower() in ("1", "true", "yes")
+    return kind(value) if kind else value

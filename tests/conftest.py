@@ -1,0 +1,107 @@
+"""Shared fixtures: tiny hand-made IDX datasets, a local HTTP server, the real MNIST cache."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import struct
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_digits.data import DATASETS, DatasetSpec, FileSpec
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Encode a uint8 array as an IDX file."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+@dataclass
+class TinyDataset:
+    """A four-file dataset of a few items, registered in DATASETS under ``name``."""
+
+    name: str
+    spec: DatasetSpec
+    raw: dict[str, bytes] = field(default_factory=dict)
+
+    def write(self, folder: Path, gz: bool = False) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in self.raw.items():
+            if gz:
+                (folder / f"{name}.gz").write_bytes(gzip.compress(data))
+            else:
+                (folder / name).write_bytes(data)
+        return folder
+
+
+@pytest.fixture
+def tiny(monkeypatch: pytest.MonkeyPatch) -> TinyDataset:
+    rng = np.random.default_rng(0)
+    counts = {"train": 12, "test": 5}
+    raw: dict[str, bytes] = {}
+    files = []
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images = rng.integers(0, 256, size=(counts[split], 28, 28), dtype=np.uint8)
+        labels = (np.arange(counts[split]) % 10).astype(np.uint8)
+        for kind, arr, nd in (("images", images, 3), ("labels", labels, 1)):
+            name = f"{prefix}-{kind}-idx{nd}-ubyte"
+            raw[name] = idx_bytes(arr)
+            digest = hashlib.sha256(raw[name]).hexdigest()
+            files.append(FileSpec(split, kind, name, digest, counts[split]))
+    spec = DatasetSpec("tiny", "Tiny", tuple("0123456789"), 0.5, 0.29, tuple(files), ())
+    monkeypatch.setitem(DATASETS, "tiny", spec)
+    return TinyDataset("tiny", spec, raw)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: dict[str, tuple[int, str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@dataclass
+class LocalServer:
+    url: str
+    routes: dict[str, tuple[int, str, bytes]]
+
+    def serve(self, path: str, body: bytes, status: int = 200, ctype: str = "application/gzip"):
+        self.routes[path] = (status, ctype, body)
+
+
+@pytest.fixture
+def http_server() -> Iterator[LocalServer]:
+    routes: dict[str, tuple[int, str, bytes]] = {}
+    handler = type("Handler", (_Handler,), {"routes": routes})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LocalServer(f"http://127.0.0.1:{server.server_address[1]}", routes)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def mnist_home() -> Path:
+    """The real MNIST, fetched once into the user's cache (the README's setup does this too)."""
+    from mnist_digits.data import data_home, ensure_dataset
+
+    ensure_dataset("mnist")
+    return data_home()

@@ -1,0 +1,41 @@
+import pytest
+
+from mnist_digits.config import load_config_file, resolve_config
+from mnist_digits.errors import ConfigError
+
+
+def test_resolution_order_defaults_recipe_file_flags(tmp_path):
+    cfg = resolve_config({}, {})
+    assert cfg.model == "mlp-seed" and cfg.lr == 3e-3  # the model's recipe beats the default
+    f = tmp_path / "c.toml"
+    f.write_text('[train]\nlr = 0.01\nepochs = 3\nschedule = "linear"\n')
+    cfg = resolve_config(load_config_file(f), {"epochs": 5, "seed": None})
+    assert (cfg.lr, cfg.epochs, cfg.schedule, cfg.seed) == (0.01, 5, "linear", 0)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"epochs": 0}, "epochs must be positive"),
+        ({"optimizer": "rmsprop"}, "optimizer must be one of"),
+        ({"model": "nope"}, "unknown model"),
+        ({"val_size": 60000}, "val_size"),
+        ({"warmup": 1.5}, "warmup"),
+    ],
+)
+def test_bad_values(values, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_config({}, values)
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config_file(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("lr = = 3")
+    with pytest.raises(ConfigError, match="not valid .toml"):
+        load_config_file(bad)
+    unknown = tmp_path / "u.json"
+    unknown.write_text('{"learning_rate": 1}')
+    with pytest.raises(ConfigError, match="unknown config keys: learning_rate"):
+        resolve_config(load_config_file(unknown), {})

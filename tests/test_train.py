@@ -1,0 +1,79 @@
+"""Training: shuffling, schedules, and the classic network end to end on the real MNIST."""
+
+import json
+import statistics
+from dataclasses import replace
+
+import pytest
+import torch
+
+from mnist_digits.cli import main
+from mnist_digits.config import resolve_config
+from mnist_digits.data import load_dataset, normalized_tensors
+from mnist_digits.evaluate import evaluate
+from mnist_digits.train import epoch_batches, lr_factor, prepare_data, split_indices, train
+
+
+def test_epoch_batches_cover_every_index_once_and_reshuffle():
+    gen = torch.Generator().manual_seed(0)
+    first = epoch_batches(1000, 128, gen, torch.device("cpu"))
+    second = epoch_batches(1000, 128, gen, torch.device("cpu"))
+    for batches in (first, second):
+        assert [len(b) for b in batches] == [128] * 7 + [104]
+        assert torch.cat(batches).sort().values.tolist() == list(range(1000))
+    assert not torch.equal(torch.cat(first), torch.cat(second)), "each epoch gets a new order"
+    again = epoch_batches(1000, 128, torch.Generator().manual_seed(0), torch.device("cpu"))
+    assert torch.equal(torch.cat(first), torch.cat(again)), "the same seed, the same order"
+
+
+def test_validation_split_is_fixed_and_disjoint():
+    tr, va = split_indices(60000, 5000, seed=0)
+    tr2, va2 = split_indices(60000, 5000, seed=0)
+    assert torch.equal(va, va2) and len(va) == 5000 and len(tr) == 55000
+    assert not set(va.tolist()) & set(tr.tolist())
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "linear", "constant"])
+def test_lr_schedules(schedule):
+    cfg = replace(resolve_config({}, {}), schedule=schedule, warmup=0.1)
+    f = [lr_factor(cfg, s, 100) for s in range(100)]
+    assert max(f) == pytest.approx(1.0)
+    if schedule == "constant":
+        assert set(f) == {1.0}
+    else:
+        assert f[0] < f[9] and f[99] < 0.05 and f[50] > f[90]
+
+
+@pytest.mark.slow
+def test_mlp_seed_reaches_97_percent_mean_of_3_seeds(mnist_home):
+    train_split = load_dataset("mnist", "train")
+    x_test, y_test = normalized_tensors(load_dataset("mnist", "test"))
+    cfg = resolve_config({}, {"model": "mlp-seed", "epochs": 10})
+    data = prepare_data(cfg, train_split, torch.device("cpu"))
+    accs = []
+    for seed in range(3):
+        result = train(replace(cfg, seed=seed), data)
+        assert result.best_val_acc > 0.965
+        accs.append(evaluate(result.model, x_test, y_test).accuracy)
+    assert statistics.mean(accs) >= 0.97, accs
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_cli_end_to_end(mnist_home, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--model", "mlp-seed", "--epochs", "2", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    for key in ("model", "epochs", "seed", "train_seconds", "val_accuracy", "test_accuracy"):
+        assert key in summary
+    assert summary["run_dir"] == str(out) and 0.9 < summary["test_accuracy"] <= 1
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "metrics.jsonl", "best.safetensors", "summary.json"} <= names
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+    assert main(["evaluate", str(out), "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["accuracy"] == pytest.approx(summary["test_accuracy"])
+    assert len(ev["per_class_accuracy"]) == 10
+    # A non-empty run folder is refused without --force, with one line and no traceback.
+    assert main(["train", "--epochs", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "is not empty" in err and "Traceback" not in err
