@@ -55,7 +55,8 @@ def test_softmax_is_stable_for_huge_logits() -> None:
     logits = np.array([[1e300, 0.0, -1e300], [1000.0, 1000.0, -1000.0], [-1e4, -1e4, -1e4]])
     p = m.softmax(logits)
     assert np.all(np.isfinite(p))
-    np.testing.assert_allclose(p, [[1, 0, 0], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3]], atol=1e-12)
+    expected = np.array([[1, 0, 0], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3]])
+    np.testing.assert_allclose(p, expected, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
