@@ -33,7 +33,7 @@ def test_bad_files(tmp_path):
         load_config_file(tmp_path / "missing.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("lr = = 3")
-    with pytest.raises(ConfigError, match="not valid .toml"):
+    with pytest.raises(ConfigError, match=r"not valid \.toml"):
         load_config_file(bad)
     unknown = tmp_path / "u.json"
     unknown.write_text('{"learning_rate": 1}')

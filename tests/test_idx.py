@@ -2,8 +2,8 @@ import gzip
 
 import numpy as np
 import pytest
-
 from conftest import idx_bytes
+
 from mnist_digits.data import parse_idx, read_idx
 from mnist_digits.errors import DataError
 
@@ -55,7 +55,7 @@ def test_read_idx_handles_gzip_and_truncated_gzip(tmp_path):
     np.testing.assert_array_equal(read_idx(good, ndim=3), IMAGES)
     bad = tmp_path / "b.gz"
     bad.write_bytes(gzip.compress(idx_bytes(IMAGES))[:200])
-    with pytest.raises(DataError, match="b.gz: corrupt or truncated gzip"):
+    with pytest.raises(DataError, match=r"b\.gz: corrupt or truncated gzip"):
         read_idx(bad)
     with pytest.raises(DataError, match="cannot read"):
         read_idx(tmp_path / "missing")

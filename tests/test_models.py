@@ -41,7 +41,7 @@ def test_unknown_model_is_a_clear_error():
 def test_bad_checkpoints(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         read_meta(tmp_path / "nope.safetensors")
-    with pytest.raises(CheckpointError, match="holds no best.safetensors"):
+    with pytest.raises(CheckpointError, match=r"holds no best\.safetensors"):
         read_meta(tmp_path)
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"not a checkpoint")

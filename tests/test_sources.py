@@ -18,7 +18,9 @@ def test_mirror_fall_through_404_html_corrupt_then_good(tiny, http_server, tmp_p
         http_server.serve(f"/html/{name}.gz", b"<html><body>Moved</body></html>", ctype="text/html")
         http_server.serve(f"/corrupt/{name}.gz", gzip.compress(data[:-7] + b"garbage"))
         http_server.serve(f"/good/{name}.gz", gzip.compress(data))
-    sources = [MirrorSource(f"{http_server.url}/{p}/") for p in ("missing", "html", "corrupt", "good")]
+    sources = [
+        MirrorSource(f"{http_server.url}/{p}/") for p in ("missing", "html", "corrupt", "good")
+    ]
     report = ensure_dataset("tiny", data_dir=tmp_path, sources=sources)
     assert {f.source for f in report.files} == {f"{http_server.url}/good/"}
     assert {f.status for f in report.files} == {"fetched"}
@@ -40,7 +42,9 @@ def test_mirror_reports_each_kind_of_failure(tiny, http_server):
 def test_user_folder_raw_or_gzipped(tiny, tmp_path):
     for gz in (False, True):
         folder = tiny.write(tmp_path / f"src-{gz}", gz=gz)
-        report = ensure_dataset("tiny", data_dir=tmp_path / f"c-{gz}", sources=[DirectorySource(folder)])
+        report = ensure_dataset(
+            "tiny", data_dir=tmp_path / f"c-{gz}", sources=[DirectorySource(folder)]
+        )
         assert all(f.status == "fetched" for f in report.files)
 
 
@@ -119,7 +123,9 @@ def test_two_processes_fetching_at_once(tiny, tmp_path):
     path = os.pathsep.join(sys.path)
     argv = [str(tmp_path / "cache"), pickle.dumps(tiny.spec).hex(), path, str(src)]
     procs = [
-        subprocess.Popen([sys.executable, "-c", SLOW_FETCH, *argv], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", SLOW_FETCH, *argv], stdout=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
     outs = [p.communicate(timeout=60)[0].strip() for p in procs]

@@ -28,7 +28,7 @@ def test_epoch_batches_cover_every_index_once_and_reshuffle():
 
 def test_validation_split_is_fixed_and_disjoint():
     tr, va = split_indices(60000, 5000, seed=0)
-    tr2, va2 = split_indices(60000, 5000, seed=0)
+    _tr2, va2 = split_indices(60000, 5000, seed=0)
     assert torch.equal(va, va2) and len(va) == 5000 and len(tr) == 55000
     assert not set(va.tolist()) & set(tr.tolist())
 
@@ -77,3 +77,35 @@ def test_train_and_evaluate_cli_end_to_end(mnist_home, tmp_path, capsys):
     assert main(["train", "--epochs", "1", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "is not empty" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_state_and_resume_finishes_the_run(mnist_home, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "mnist_digits", "train", "--model", "mlp-seed", "--epochs", "3"]
+    proc = subprocess.Popen([*cmd, "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (
+        (out / "metrics.jsonl").exists() and (out / "metrics.jsonl").read_text().strip()
+    ):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "continue with: mnist-digits train --resume" in err and "Traceback" not in err
+    assert (out / "resume.pt").is_file() and not (out / "summary.json").exists()
+    done = subprocess.run(
+        [*cmd[:3], "train", "--resume", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["epochs"] == 3
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
+    assert not (out / "resume.pt").exists()

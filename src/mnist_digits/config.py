@@ -36,6 +36,14 @@ class TrainConfig:
     )
     warmup: float = _f(0.1, "warm-up share of all steps, 0..1")
     label_smoothing: float = _f(0.0, "label smoothing for cross-entropy")
+    augment: float = _f(0.0, "random-affine strength; 1.0 = rotate ±12°, scale ±10%, shift ±2.5 px")
+    elastic: float = _f(0.0, "elastic distortion in pixels (0 disables)")
+    ema: float = _f(0.0, "decay of an exponential moving average of weights (0 disables)")
+    patience: int = _f(0, "stop after this many epochs without a better val accuracy (0: never)")
+    tta: bool = _f(False, "average predictions over 1-px shifts when evaluating")
+    channels_last: bool = _f(True, "channels-last memory format for CNNs (faster on CPU and GPU)")
+    compile: bool = _f(False, "torch.compile the model (GPU; slow start-up)")
+    amp: bool = _f(True, "bf16 autocast on CUDA (ignored on CPU)")
     val_size: int = _f(5000, "training images held out for validation")
     val_seed: int = _f(0, "seed of the validation split (kept fixed across training seeds)")
     seed: int = _f(0, "seed of initialisation and shuffling")
@@ -55,6 +63,10 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be positive, got {value}")
         if not 0 <= self.warmup < 1 or not 0 <= self.label_smoothing < 1:
             raise ConfigError("warmup and label_smoothing must be in [0, 1)")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
+        if self.augment < 0 or self.elastic < 0 or self.patience < 0:
+            raise ConfigError("augment, elastic and patience must not be negative")
         if not 0 < self.val_size < 60_000:
             raise ConfigError(f"val_size must be between 1 and 59999, got {self.val_size}")
         return self

@@ -24,3 +24,7 @@ class ConfigError(MnistDigitsError):
 
 class ImageError(MnistDigitsError):
     """An image could not be read or is not usable."""
+
+
+class Interrupted(MnistDigitsError):
+    """Training was interrupted by the user; its state was saved for ``--resume``."""

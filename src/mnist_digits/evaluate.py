@@ -8,12 +8,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnist_digits.augment import shift_views
+
 
 @torch.inference_mode()
-def infer(model: nn.Module, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
-    """Logits (N, 10) for normalised images x (N, 1, 28, 28), in eval mode, on x's device."""
+def infer(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 2000, tta: bool = False
+) -> torch.Tensor:
+    """Logits (N, 10) for normalised images x (N, 1, 28, 28), in eval mode, on x's device.
+
+    With ``tta`` the logits are averaged over the image and four copies shifted by one pixel.
+    """
     model.eval()
-    return torch.cat([model(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+    background = float(x.min()) if tta else 0.0
+    out = []
+    for i in range(0, x.shape[0], batch_size):
+        xb = x[i : i + batch_size]
+        views = shift_views(xb, background) if tta else [xb]
+        out.append(torch.stack([model(v) for v in views]).mean(0))  # (B, 10)
+    return torch.cat(out)
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,6 @@ def metrics_from_logits(
     )
 
 
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> EvalMetrics:
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, tta: bool = False) -> EvalMetrics:
     """Evaluate ``model`` on normalised images x (N, 1, 28, 28) with labels y (N,)."""
-    return metrics_from_logits(infer(model, x), y)
+    return metrics_from_logits(infer(model, x, tta=tta), y)

@@ -3,8 +3,10 @@
 Layout of a run directory:
     config.json        the resolved TrainConfig
     metrics.jsonl      one JSON object per epoch (train/val loss and accuracy, lr, speed)
+    tb/                TensorBoard event logs of the same figures
     best.safetensors   weights best on validation, with self-describing metadata
     last.safetensors   weights after the last epoch
+    resume.pt          only after an interruption: the exact state ``--resume`` continues from
     summary.json       the final figures, test accuracy included (reported, never used to choose)
 """
 
@@ -13,6 +15,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import statistics
+import tempfile
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -21,20 +25,23 @@ from typing import Any
 import torch
 
 from mnist_digits.checkpoint import BEST, LAST, CheckpointMeta, git_commit, save_checkpoint
-from mnist_digits.config import TrainConfig
+from mnist_digits.config import TrainConfig, resolve_config
 from mnist_digits.data import get_spec, load_dataset, normalized_tensors
 from mnist_digits.data.store import atomic_write
-from mnist_digits.errors import ConfigError
+from mnist_digits.errors import ConfigError, Interrupted
 from mnist_digits.evaluate import evaluate
 from mnist_digits.train import (
     EpochStats,
     Progress,
     ProgressCallback,
+    TrainingInterrupted,
     TrainResult,
     pick_device,
     prepare_data,
     train,
 )
+
+RESUME = "resume.pt"
 
 
 @dataclass(frozen=True)
@@ -75,18 +82,31 @@ def _write_json(path: Path, data: Any) -> None:
     atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
-def _metrics_logger(run_dir: Path, callback: ProgressCallback | None) -> ProgressCallback:
-    log = run_dir / "metrics.jsonl"
-    log.write_text("")
+class RunLogger:
+    """Appends each epoch to metrics.jsonl and TensorBoard, then forwards to ``callback``."""
 
-    def on_progress(event: Progress) -> None:
+    def __init__(self, run_dir: Path, callback: ProgressCallback | None, fresh: bool) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.log = run_dir / "metrics.jsonl"
+        if fresh:
+            self.log.write_text("")
+        self.tb = SummaryWriter(str(run_dir / "tb"))
+        self.callback = callback
+
+    def __call__(self, event: Progress) -> None:
         if event.kind == "epoch_end" and event.stats is not None:
-            with log.open("a") as handle:
-                handle.write(json.dumps(asdict(event.stats)) + "\n")
-        if callback:
-            callback(event)
+            s = event.stats
+            with self.log.open("a") as handle:
+                handle.write(json.dumps(asdict(s)) + "\n")
+            for name in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "images_per_s"):
+                self.tb.add_scalar(name, getattr(s, name), s.epoch)
+            self.tb.flush()
+        if self.callback:
+            self.callback(event)
 
-    return on_progress
+    def close(self) -> None:
+        self.tb.close()
 
 
 def run_training(
@@ -100,16 +120,74 @@ def run_training(
     """Train, save checkpoints and evaluate once on the test split.
 
     The best checkpoint is chosen on the validation split; the test split is only reported.
+
+    Raises:
+        Interrupted: on Ctrl-C, after saving ``resume.pt`` in the run folder.
     """
     out = prepare_run_dir(run_dir, force)
-    device = pick_device(cfg.device)
+    (out / RESUME).unlink(missing_ok=True)
     _write_json(out / "config.json", cfg.to_dict())
+    return _execute(cfg, out, data_dir, callback, resume=None)
+
+
+def resume_training(
+    run_dir: str | Path,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    callback: ProgressCallback | None = None,
+) -> RunSummary:
+    """Continue an interrupted run exactly where it stopped, with its saved config."""
+    out = Path(run_dir)
+    state_file = out / RESUME
+    if not state_file.is_file():
+        raise ConfigError(f"{out} holds no {RESUME}; only an interrupted run can be resumed")
+    cfg = resolve_config(json.loads((out / "config.json").read_text()), {})
+    state = torch.load(state_file, map_location="cpu", weights_only=True)
+    return _execute(cfg, out, data_dir, callback, resume=state)
+
+
+def _execute(
+    cfg: TrainConfig,
+    out: Path,
+    data_dir: str | os.PathLike[str] | None,
+    callback: ProgressCallback | None,
+    resume: dict[str, Any] | None,
+) -> RunSummary:
+    device = pick_device(cfg.device)
     train_split = load_dataset(cfg.dataset, "train", data_dir=data_dir)
+    logger = RunLogger(out, callback, fresh=resume is None)
+    try:
+        result = train(cfg, prepare_data(cfg, train_split, device), logger, resume=resume)
+    except TrainingInterrupted as stop:
+        _save_resume(out / RESUME, stop.state)
+        raise Interrupted(
+            f"training interrupted at epoch {stop.epoch}, step {stop.step}; state saved in "
+            f"{out / RESUME}; continue with: mnist-digits train --resume {out}"
+        ) from None
+    finally:
+        logger.close()
+    (out / RESUME).unlink(missing_ok=True)
+    return _finish(cfg, out, result, data_dir, device)
+
+
+def _save_resume(path: Path, state: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _finish(
+    cfg: TrainConfig,
+    out: Path,
+    result: TrainResult,
+    data_dir: str | os.PathLike[str] | None,
+    device: torch.device,
+) -> RunSummary:
     test_split = load_dataset(cfg.dataset, "test", data_dir=data_dir)
-    result = train(cfg, prepare_data(cfg, train_split, device), _metrics_logger(out, callback))
     x_test, y_test = normalized_tensors(test_split, str(device))
     assert isinstance(x_test, torch.Tensor) and isinstance(y_test, torch.Tensor)
-    test = evaluate(result.model, x_test, y_test)
+    test = evaluate(result.model, x_test, y_test, tta=cfg.tta)
     summary = RunSummary(
         model=cfg.model,
         epochs=cfg.epochs,
@@ -121,13 +199,13 @@ def run_training(
         test_loss=test.loss,
         run_dir=str(out),
     )
-    _save_checkpoints(out, cfg, result, summary, train_split.classes)
+    _save_checkpoints(out, cfg, result, summary)
     _write_json(out / "summary.json", summary.to_dict())
     return summary
 
 
 def _save_checkpoints(
-    out: Path, cfg: TrainConfig, result: TrainResult, summary: RunSummary, classes: tuple[str, ...]
+    out: Path, cfg: TrainConfig, result: TrainResult, summary: RunSummary
 ) -> None:
     spec = get_spec(cfg.dataset)
     metrics = {
@@ -142,7 +220,7 @@ def _save_checkpoints(
         model_config={},
         mean=spec.mean,
         std=spec.std,
-        classes=classes,
+        classes=spec.classes,
         dataset=cfg.dataset,
         metrics=metrics,
         recipe=cfg.to_dict(),
@@ -151,7 +229,39 @@ def _save_checkpoints(
     save_checkpoint(out / BEST, result.model, meta)
     last = copy.deepcopy(result.model)
     last.load_state_dict(result.last_state)
-    save_checkpoint(out / LAST, last, replace(meta, metrics={"epoch": cfg.epochs}))
+    save_checkpoint(out / LAST, last, replace(meta, metrics={"epoch": len(result.history)}))
+
+
+def run_seeds(
+    cfg: TrainConfig,
+    seeds: int,
+    run_dir: str | Path,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    callback: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Train ``seeds`` runs (seeds cfg.seed, cfg.seed+1, ...) into ``run_dir/seed-<s>`` and
+    write ``aggregate.json`` with each run and the mean ± std of its figures."""
+    out = prepare_run_dir(run_dir, force)
+    _write_json(out / "config.json", {**cfg.to_dict(), "seeds": seeds})
+    runs = [
+        run_training(
+            replace(cfg, seed=cfg.seed + i),
+            out / f"seed-{cfg.seed + i}",
+            data_dir=data_dir,
+            force=force,
+            callback=callback,
+        ).to_dict()
+        for i in range(seeds)
+    ]
+    aggregate = {"model": cfg.model, "seeds": seeds, "runs": runs, "run_dir": str(out)}
+    for key in ("test_accuracy", "val_accuracy", "train_seconds"):
+        values = [r[key] for r in runs]
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        aggregate[key] = {"mean": statistics.fmean(values), "std": std}
+    _write_json(out / "aggregate.json", aggregate)
+    return aggregate
 
 
 def read_history(run_dir: str | Path) -> list[EpochStats]:

@@ -6,16 +6,22 @@ a seeded generator, and batches are index slices of it. Progress goes through a 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import signal
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from mnist_digits.augment import augment_batch
 from mnist_digits.config import TrainConfig
 from mnist_digits.data import Dataset, normalized_tensors
 from mnist_digits.models import create_model
@@ -155,16 +161,198 @@ def evaluate_loss_acc(
     return loss_sum / x.shape[0], correct / x.shape[0]
 
 
-def seed_everything(cfg: TrainConfig) -> torch.Generator:
-    """Seed initialisation and return the generator that draws each epoch's shuffle."""
-    torch.manual_seed(cfg.seed)
-    if cfg.deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    return torch.Generator().manual_seed(cfg.seed)
+class TrainingInterrupted(Exception):
+    """Raised when training is interrupted (Ctrl-C); ``state`` resumes it exactly."""
+
+    def __init__(self, state: dict[str, Any], epoch: int, step: int) -> None:
+        super().__init__(f"interrupted at epoch {epoch}, step {step}")
+        self.state, self.epoch, self.step = state, epoch, step
+
+
+@dataclass
+class Loop:
+    """Where the loop is and what it has seen; everything needed to resume it exactly."""
+
+    epoch: int = 1
+    step: int = 0
+    perm: list[torch.Tensor] | None = None
+    loss_sum: float = 0.0
+    correct: int = 0
+    epoch_seconds: float = 0.0
+    train_seconds: float = 0.0
+    history: list[EpochStats] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_acc: float = -1.0
+    best_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    stale: int = 0
+
+
+class Trainer:
+    """The model, optimiser, schedule, EMA and random generators of one training run."""
+
+    def __init__(self, cfg: TrainConfig, data: TrainData) -> None:
+        self.cfg, self.data = cfg, data
+        self.device = data.x_train.device
+        torch.manual_seed(cfg.seed)
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        self.shuffle = torch.Generator().manual_seed(cfg.seed)
+        self.aug_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.model = create_model(cfg.model).to(self.device)
+        if cfg.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.forward = torch.compile(self.model) if cfg.compile else self.model
+        self.optimizer = make_optimizer(cfg, self.model)
+        self.steps = math.ceil(data.x_train.shape[0] / cfg.batch_size)
+        total = self.steps * cfg.epochs
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(cfg, s, total)
+        )
+        self.ema = make_ema(self.model, cfg.ema)
+        # Normalised value of a black pixel: what augmentation fills uncovered borders with.
+        self.background = float(data.x_train.min())
+        self.autocast = cfg.amp and self.device.type == "cuda"
+        self.loop = Loop()
+
+    def train_step(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimisation step on the batch ``idx``; returns (summed loss, correct count)."""
+        cfg = self.cfg
+        xb, yb = self.data.x_train[idx], self.data.y_train[idx]  # (B, 1, 28, 28), (B,)
+        xb = augment_batch(xb, cfg.augment, cfg.elastic, self.aug_gen, self.background)
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.autocast):
+            logits = self.forward(xb)  # (B, 10)
+            loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.sched.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
+        return loss.detach() * yb.shape[0], (logits.detach().argmax(1) == yb).sum()
+
+    def eval_model(self) -> nn.Module:
+        """The weights validation judges: the EMA when enabled, else the live model."""
+        return self.ema.module if self.ema is not None else self.model
+
+    def lr(self) -> float:
+        return float(self.sched.get_last_lr()[0])
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything to resume: weights, optimiser, schedule, EMA, generators, loop."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "sched": self.sched.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "shuffle": self.shuffle.get_state(),
+            "aug_gen": self.aug_gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "loop": asdict(self.loop),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.sched.load_state_dict(state["sched"])
+        if self.ema is not None and state["ema"] is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.shuffle.set_state(state["shuffle"])
+        self.aug_gen.set_state(state["aug_gen"])
+        torch.set_rng_state(state["torch_rng"])
+        loop = dict(state["loop"])
+        loop["history"] = [EpochStats(**h) for h in loop["history"]]
+        self.loop = Loop(**loop)
+
+
+def make_ema(model: nn.Module, decay: float) -> AveragedModel | None:
+    """An exponential moving average of weights and BatchNorm statistics, or None at 0."""
+    if decay <= 0:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def _step_event(t: Trainer, step: int, seen: int, elapsed: float) -> Progress:
+    lp = t.loop
+    return Progress(
+        "step", lp.epoch, t.cfg.epochs, step, t.steps, loss=lp.loss_sum / seen,
+        acc=lp.correct / seen, lr=t.lr(), images_per_s=seen / max(elapsed, 1e-9),
+    )  # fmt: skip
+
+
+def _end_epoch(t: Trainer) -> EpochStats:
+    """Validate, record the epoch, keep the best weights, and reset the epoch counters."""
+    lp, n = t.loop, t.data.x_train.shape[0]
+    val_loss, val_acc = evaluate_loss_acc(t.eval_model(), t.data.x_val, t.data.y_val)
+    stats = EpochStats(
+        lp.epoch, lp.loss_sum / n, lp.correct / n, val_loss, val_acc, t.lr(),
+        lp.epoch_seconds, n / max(lp.epoch_seconds, 1e-9),
+    )  # fmt: skip
+    lp.history.append(stats)
+    lp.train_seconds += lp.epoch_seconds
+    if val_acc > lp.best_val_acc:
+        lp.best_epoch, lp.best_val_acc, lp.stale = lp.epoch, val_acc, 0
+        lp.best_state = copy.deepcopy(t.eval_model().state_dict())
+    else:
+        lp.stale += 1
+    lp.epoch, lp.step, lp.perm = lp.epoch + 1, 0, None
+    lp.loss_sum, lp.correct, lp.epoch_seconds = 0.0, 0, 0.0
+    return stats
+
+
+@contextlib.contextmanager
+def deferred_interrupt() -> Iterator[Callable[[], bool]]:
+    """Turn the first Ctrl-C into a flag the loop checks between steps, so training stops at a
+    step boundary with a consistent state; a second Ctrl-C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    pressed = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        if pressed.is_set():
+            raise KeyboardInterrupt
+        pressed.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield pressed.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_epoch(t: Trainer, callback: ProgressCallback | None, stop: Callable[[], bool]) -> bool:
+    """Run the rest of the current epoch; False when ``stop`` asked to end early."""
+    lp, cfg, n = t.loop, t.cfg, t.data.x_train.shape[0]
+    t.model.train()
+    if lp.perm is None:
+        lp.perm = epoch_batches(n, cfg.batch_size, t.shuffle, t.device)
+    t0 = time.perf_counter() - lp.epoch_seconds
+    loss_acc = torch.zeros((), device=t.device)
+    hit_acc = torch.zeros((), device=t.device, dtype=torch.long)
+    for step in range(lp.step, t.steps):
+        loss_sum, hits = t.train_step(lp.perm[step])
+        loss_acc += loss_sum
+        hit_acc += hits
+        stopping = stop()
+        if stopping or (step + 1) % LOG_EVERY == 0 or step + 1 == t.steps:
+            lp.loss_sum += float(loss_acc)
+            lp.correct += int(hit_acc)
+            loss_acc.zero_()
+            hit_acc.zero_()
+            lp.step, lp.epoch_seconds = step + 1, time.perf_counter() - t0
+            if callback:
+                seen = min(lp.step * cfg.batch_size, n)
+                callback(_step_event(t, lp.step, seen, lp.epoch_seconds))
+            if stopping:
+                return False
+    return True
 
 
 def train(
-    cfg: TrainConfig, data: TrainData, callback: ProgressCallback | None = None
+    cfg: TrainConfig,
+    data: TrainData,
+    callback: ProgressCallback | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``cfg.model`` on ``data`` and keep the weights best on validation.
 
@@ -172,71 +360,39 @@ def train(
         cfg: the resolved recipe.
         data: normalised training and validation tensors on the target device.
         callback: receives a ``Progress`` every few steps and at the end of each epoch.
+        resume: a state from :class:`TrainingInterrupted` to continue exactly from.
 
     Returns:
-        The best model on validation (loaded), the last weights, and per-epoch history.
+        The best model on validation (loaded, eval mode), the last weights and the history.
+
+    Raises:
+        TrainingInterrupted: on Ctrl-C, carrying the state to resume from.
     """
-    device = data.x_train.device
-    shuffle = seed_everything(cfg)
-    model = create_model(cfg.model).to(device)
-    optimizer = make_optimizer(cfg, model)
-    n = data.x_train.shape[0]
-    steps = math.ceil(n / cfg.batch_size)
-    total = steps * cfg.epochs
-    sched = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(cfg, s, total))
-    result = TrainResult(model=model, last_state={})
-    best_state: dict[str, torch.Tensor] = {}
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        t0 = time.perf_counter()
-        for step, idx in enumerate(epoch_batches(n, cfg.batch_size, shuffle, device)):
-            xb, yb = data.x_train[idx], data.y_train[idx]  # (B, 1, 28, 28), (B,)
-            logits = model(xb)  # (B, 10)
-            loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            sched.step()
-            loss_sum += loss.detach() * yb.shape[0]
-            correct += (logits.detach().argmax(1) == yb).sum()
-            if callback and (step + 1) % LOG_EVERY == 0:
-                seen = min((step + 1) * cfg.batch_size, n)
-                elapsed = time.perf_counter() - t0
-                callback(
-                    Progress(
-                        "step",
-                        epoch,
-                        cfg.epochs,
-                        step + 1,
-                        steps,
-                        loss=float(loss_sum) / seen,
-                        acc=float(correct) / seen,
-                        lr=float(sched.get_last_lr()[0]),
-                        images_per_s=seen / max(elapsed, 1e-9),
-                    )
-                )
-        seconds = time.perf_counter() - t0
-        result.train_seconds += seconds
-        val_loss, val_acc = evaluate_loss_acc(model, data.x_val, data.y_val)
-        stats = EpochStats(
-            epoch,
-            float(loss_sum) / n,
-            float(correct) / n,
-            val_loss,
-            val_acc,
-            float(sched.get_last_lr()[0]),
-            seconds,
-            n / seconds,
-        )
-        result.history.append(stats)
-        if val_acc > result.best_val_acc or not best_state:
-            result.best_epoch, result.best_val_acc = epoch, val_acc
-            best_state = copy.deepcopy(model.state_dict())
-        if callback:
-            callback(Progress("epoch_end", epoch, cfg.epochs, steps, steps, stats=stats))
-    result.last_state = copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
+    t = Trainer(cfg, data)
+    if resume is not None:
+        t.load_state_dict(resume)
+    lp = t.loop
+    with deferred_interrupt() as stop:
+        while lp.epoch <= cfg.epochs and not (cfg.patience and lp.stale >= cfg.patience):
+            if not _run_epoch(t, callback, stop):
+                raise TrainingInterrupted(t.state_dict(), lp.epoch, lp.step)
+            stats = _end_epoch(t)
+            if callback:
+                callback(Progress("epoch_end", stats.epoch, cfg.epochs, stats=stats))
+    return _result(t)
+
+
+def _result(t: Trainer) -> TrainResult:
+    lp = t.loop
+    last_state = copy.deepcopy(t.eval_model().state_dict())
+    model = t.eval_model()
+    model.load_state_dict(lp.best_state)
     model.eval()
-    return result
+    return TrainResult(
+        model=model,
+        last_state=last_state,
+        history=lp.history,
+        best_epoch=lp.best_epoch,
+        best_val_acc=lp.best_val_acc,
+        train_seconds=lp.train_seconds,
+    )

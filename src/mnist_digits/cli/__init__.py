@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from mnist_digits import __version__
 from mnist_digits.cli import data_cmd, model_cmd
-from mnist_digits.errors import MnistDigitsError
+from mnist_digits.errors import Interrupted, MnistDigitsError
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -40,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
+    except Interrupted as err:
+        print(f"mnist-digits: {err}", file=sys.stderr)
+        return 130
     except MnistDigitsError as err:
         print(f"mnist-digits: error: {err}", file=sys.stderr)
         return 2

@@ -14,7 +14,13 @@ from mnist_digits.cli.render import TrainBars, emit_json, log
 from mnist_digits.config import TrainConfig, load_config_file, resolve_config
 from mnist_digits.data import load_dataset, normalized_tensors
 from mnist_digits.evaluate import evaluate
-from mnist_digits.experiment import default_run_dir, run_training
+from mnist_digits.experiment import (
+    RunSummary,
+    default_run_dir,
+    resume_training,
+    run_seeds,
+    run_training,
+)
 from mnist_digits.models import MODELS
 
 _TYPES: dict[str, Any] = {"int": int, "float": float, "str": str}
@@ -32,6 +38,18 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
     train.add_argument("--config", default=None, help="TOML, YAML or JSON file of settings")
     train.add_argument("--out", default=None, help="run folder (default: runs/<time>-<model>)")
     train.add_argument("--force", action="store_true", help="allow a non-empty --out folder")
+    train.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="train this many seeds (seed, seed+1, ...) and report mean ± std",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        default=None,
+        help="continue an interrupted run exactly where it stopped",
+    )
     add_data_options(train, dataset=False)
     add_json(train)
     train.set_defaults(handler=cmd_train)
@@ -66,13 +84,40 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.resume:
+        log(f"resuming {args.resume}")
+        return _print_summary(
+            resume_training(args.resume, data_dir=args.data_dir, callback=TrainBars()), args.json
+        )
     flags = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
     cfg = resolve_config(load_config_file(args.config) if args.config else {}, flags)
     ensure(args, cfg.dataset)
     out = args.out or default_run_dir(cfg.model)
     log(f"training {cfg.model} for {cfg.epochs} epochs into {out}")
+    if args.seeds > 1:
+        agg = run_seeds(
+            cfg, args.seeds, out, data_dir=args.data_dir, force=args.force, callback=TrainBars()
+        )
+        return _print_aggregate(agg, args.json)
     summary = run_training(cfg, out, data_dir=args.data_dir, force=args.force, callback=TrainBars())
-    if args.json:
+    return _print_summary(summary, args.json)
+
+
+def _print_aggregate(agg: dict[str, Any], as_json: bool) -> int:
+    if as_json:
+        emit_json(agg)
+        return 0
+    acc, secs = agg["test_accuracy"], agg["train_seconds"]
+    print(
+        f"{agg['model']} over {agg['seeds']} seeds: test accuracy "
+        f"{acc['mean']:.4f} ± {acc['std']:.4f}, {secs['mean']:.1f} ± {secs['std']:.1f} s "
+        f"of training; runs in {agg['run_dir']}"
+    )
+    return 0
+
+
+def _print_summary(summary: RunSummary, as_json: bool) -> int:
+    if as_json:
         emit_json(summary.to_dict())
     else:
         print(
