@@ -22,6 +22,7 @@ class TrainConfig:
     then flags; the resolved result is saved beside every run as ``config.json``."""
 
     model: str = _f("mlp-seed", "architecture name from the model registry")
+    recipe: str = _f("", "a name for this recipe, recorded in checkpoints (default: <model>)")
     dataset: str = _f("mnist", "dataset to train on", ("mnist", "fashion-mnist"))
     epochs: int = _f(10, "passes over the training split")
     batch_size: int = _f(128, "images per optimisation step")
@@ -40,6 +41,9 @@ class TrainConfig:
     elastic: float = _f(0.0, "elastic distortion in pixels (0 disables)")
     ema: float = _f(0.0, "decay of an exponential moving average of weights (0 disables)")
     patience: int = _f(0, "stop after this many epochs without a better val accuracy (0: never)")
+    outlier_exposure: float = _f(
+        0.0, "weight of a loss pushing non-digits (Fashion-MNIST, noise) to uniform (0 disables)"
+    )
     tta: bool = _f(False, "average predictions over 1-px shifts when evaluating")
     channels_last: bool = _f(True, "channels-last memory format for CNNs (faster on CPU and GPU)")
     compile: bool = _f(False, "torch.compile the model (GPU; slow start-up)")
@@ -65,8 +69,8 @@ class TrainConfig:
             raise ConfigError("warmup and label_smoothing must be in [0, 1)")
         if not 0 <= self.ema < 1:
             raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
-        if self.augment < 0 or self.elastic < 0 or self.patience < 0:
-            raise ConfigError("augment, elastic and patience must not be negative")
+        if min(self.augment, self.elastic, self.patience, self.outlier_exposure) < 0:
+            raise ConfigError("augment, elastic, patience and outlier_exposure must be >= 0")
         if not 0 < self.val_size < 60_000:
             raise ConfigError(f"val_size must be between 1 and 59999, got {self.val_size}")
         return self

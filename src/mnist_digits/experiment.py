@@ -24,20 +24,23 @@ from typing import Any
 
 import torch
 
+from mnist_digits.calibration import Calibration, calibrate
 from mnist_digits.checkpoint import BEST, LAST, CheckpointMeta, git_commit, save_checkpoint
 from mnist_digits.config import TrainConfig, resolve_config
-from mnist_digits.data import get_spec, load_dataset, normalized_tensors
+from mnist_digits.data import Dataset, get_spec, load_dataset, normalized_tensors
 from mnist_digits.data.store import atomic_write
-from mnist_digits.errors import ConfigError, Interrupted
-from mnist_digits.evaluate import evaluate
+from mnist_digits.errors import ConfigError, DataError, Interrupted
+from mnist_digits.evaluate import evaluate, infer
 from mnist_digits.train import (
     EpochStats,
     Progress,
     ProgressCallback,
+    TrainData,
     TrainingInterrupted,
     TrainResult,
     pick_device,
     prepare_data,
+    split_indices,
     train,
 )
 
@@ -155,9 +158,11 @@ def _execute(
 ) -> RunSummary:
     device = pick_device(cfg.device)
     train_split = load_dataset(cfg.dataset, "train", data_dir=data_dir)
+    outliers = _outliers(cfg, data_dir)
+    data = prepare_data(cfg, train_split, device, outliers)
     logger = RunLogger(out, callback, fresh=resume is None)
     try:
-        result = train(cfg, prepare_data(cfg, train_split, device), logger, resume=resume)
+        result = train(cfg, data, logger, resume=resume)
     except TrainingInterrupted as stop:
         _save_resume(out / RESUME, stop.state)
         raise Interrupted(
@@ -167,7 +172,45 @@ def _execute(
     finally:
         logger.close()
     (out / RESUME).unlink(missing_ok=True)
-    return _finish(cfg, out, result, data_dir, device)
+    calibration = _calibrate(cfg, result, data, train_split, outliers)
+    return _finish(cfg, out, result, calibration, data_dir, device)
+
+
+def _outliers(cfg: TrainConfig, data_dir: str | os.PathLike[str] | None) -> Dataset | None:
+    """Fashion-MNIST's training split as non-digits: required for outlier exposure, and used
+    when available to report how many non-digits the reject threshold catches."""
+    if cfg.dataset != "mnist":
+        return None
+    try:
+        return load_dataset("fashion-mnist", "train", data_dir=data_dir)
+    except DataError:
+        if cfg.outlier_exposure > 0:
+            raise
+        return None
+
+
+def _calibrate(
+    cfg: TrainConfig,
+    result: TrainResult,
+    data: TrainData,
+    train_split: Dataset,
+    outliers: Dataset | None,
+) -> Calibration:
+    _, val_idx = split_indices(len(train_split), cfg.val_size, cfg.val_seed)
+    outliers28 = None
+    if outliers is not None:
+        _, o_val = split_indices(len(outliers), cfg.val_size, cfg.val_seed)
+        outliers28 = outliers.images[o_val.numpy()]
+    val_logits = infer(result.model, data.x_val).float().cpu().numpy()
+    return calibrate(
+        result.model,
+        val_logits,
+        data.y_val.cpu().numpy(),
+        train_split.images[val_idx.numpy()],
+        outliers28,
+        train_split.mean,
+        train_split.std,
+    )
 
 
 def _save_resume(path: Path, state: dict[str, Any]) -> None:
@@ -181,6 +224,7 @@ def _finish(
     cfg: TrainConfig,
     out: Path,
     result: TrainResult,
+    calibration: Calibration,
     data_dir: str | os.PathLike[str] | None,
     device: torch.device,
 ) -> RunSummary:
@@ -199,13 +243,13 @@ def _finish(
         test_loss=test.loss,
         run_dir=str(out),
     )
-    _save_checkpoints(out, cfg, result, summary)
+    _save_checkpoints(out, cfg, result, summary, calibration)
     _write_json(out / "summary.json", summary.to_dict())
     return summary
 
 
 def _save_checkpoints(
-    out: Path, cfg: TrainConfig, result: TrainResult, summary: RunSummary
+    out: Path, cfg: TrainConfig, result: TrainResult, summary: RunSummary, cal: Calibration
 ) -> None:
     spec = get_spec(cfg.dataset)
     metrics = {
@@ -223,7 +267,8 @@ def _save_checkpoints(
         classes=spec.classes,
         dataset=cfg.dataset,
         metrics=metrics,
-        recipe=cfg.to_dict(),
+        recipe={**cfg.to_dict(), "recipe": cfg.recipe or cfg.model},
+        extra=cal.to_dict(),
         git_commit=git_commit(),
     )
     save_checkpoint(out / BEST, result.model, meta)

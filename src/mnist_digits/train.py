@@ -33,12 +33,19 @@ LOG_EVERY = 20
 
 @dataclass(frozen=True)
 class TrainData:
-    """Normalised tensors: x (N, 1, 28, 28) float32 and y (N,) int64, on one device."""
+    """Normalised tensors: x (N, 1, 28, 28) float32 and y (N,) int64, on one device.
+
+    ``x_outlier`` holds non-digit images (Fashion-MNIST's training split less a held-out part,
+    normalised with the digits' statistics) for outlier exposure; ``x_outlier_val`` is the
+    held-out part, used only to choose the reject threshold.
+    """
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_val: torch.Tensor
     y_val: torch.Tensor
+    x_outlier: torch.Tensor | None = None
+    x_outlier_val: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -99,13 +106,25 @@ def split_indices(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, torch
     return perm[val_size:].sort().values, perm[:val_size].sort().values
 
 
-def prepare_data(cfg: TrainConfig, dataset: Dataset, device: torch.device) -> TrainData:
-    """Normalise the training split once and hold out ``cfg.val_size`` images for validation."""
+def prepare_data(
+    cfg: TrainConfig, dataset: Dataset, device: torch.device, outliers: Dataset | None = None
+) -> TrainData:
+    """Normalise the training split once and hold out ``cfg.val_size`` images for validation.
+
+    ``outliers`` (non-digits) are normalised with the digits' statistics, and the same number
+    of them is held out for choosing the reject threshold.
+    """
     x, y = normalized_tensors(dataset, device=str(device))
     assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
     train_idx, val_idx = split_indices(len(dataset), cfg.val_size, cfg.val_seed)
     train_idx, val_idx = train_idx.to(device), val_idx.to(device)
-    return TrainData(x[train_idx], y[train_idx], x[val_idx], y[val_idx])
+    xo = xo_val = None
+    if outliers is not None:
+        xo_all, _ = normalized_tensors(outliers, str(device), mean=dataset.mean, std=dataset.std)
+        assert isinstance(xo_all, torch.Tensor)
+        o_train, o_val = split_indices(len(outliers), cfg.val_size, cfg.val_seed)
+        xo, xo_val = xo_all[o_train.to(device)], xo_all[o_val.to(device)]
+    return TrainData(x[train_idx], y[train_idx], x[val_idx], y[val_idx], xo, xo_val)
 
 
 def epoch_batches(
@@ -212,6 +231,7 @@ class Trainer:
         # Normalised value of a black pixel: what augmentation fills uncovered borders with.
         self.background = float(data.x_train.min())
         self.autocast = cfg.amp and self.device.type == "cuda"
+        self.use_outliers = cfg.outlier_exposure > 0 and data.x_outlier is not None
         self.loop = Loop()
 
     def train_step(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -219,16 +239,36 @@ class Trainer:
         cfg = self.cfg
         xb, yb = self.data.x_train[idx], self.data.y_train[idx]  # (B, 1, 28, 28), (B,)
         xb = augment_batch(xb, cfg.augment, cfg.elastic, self.aug_gen, self.background)
+        b = xb.shape[0]
+        if self.use_outliers:
+            xb = torch.cat([xb, self.outlier_batch(b // 2)])  # (B + B/2, 1, 28, 28)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.autocast):
-            logits = self.forward(xb)  # (B, 10)
-            loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
+            all_logits = self.forward(xb).float()  # (B [+ B/2], 10)
+            logits = all_logits[:b]  # (B, 10)
+            loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+            if self.use_outliers:
+                # Cross-entropy to the uniform distribution: non-digits get no confident class.
+                uniform_ce = -F.log_softmax(all_logits[b:], dim=1).mean(1).mean()
+                loss = loss + cfg.outlier_exposure * uniform_ce
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self.sched.step()
         if self.ema is not None:
             self.ema.update_parameters(self.model)
-        return loss.detach() * yb.shape[0], (logits.detach().argmax(1) == yb).sum()
+        return loss.detach() * b, (logits.detach().argmax(1) == yb).sum()
+
+    def outlier_batch(self, n: int) -> torch.Tensor:
+        """n non-digits: three quarters Fashion-MNIST items, one quarter smooth random noise."""
+        assert self.data.x_outlier is not None
+        k = n - n // 4
+        idx = torch.randint(
+            0, self.data.x_outlier.shape[0], (k,), generator=self.aug_gen, device=self.device
+        )
+        coarse = torch.rand(n - k, 1, 7, 7, generator=self.aug_gen, device=self.device)
+        noise = F.interpolate(coarse, size=(28, 28), mode="bilinear", align_corners=False)
+        lo, hi = self.background, float(self.data.x_train.max())
+        return torch.cat([self.data.x_outlier[idx], lo + (hi - lo) * noise])  # (n, 1, 28, 28)
 
     def eval_model(self) -> nn.Module:
         """The weights validation judges: the EMA when enabled, else the live model."""
@@ -274,9 +314,16 @@ def make_ema(model: nn.Module, decay: float) -> AveragedModel | None:
 def _step_event(t: Trainer, step: int, seen: int, elapsed: float) -> Progress:
     lp = t.loop
     return Progress(
-        "step", lp.epoch, t.cfg.epochs, step, t.steps, loss=lp.loss_sum / seen,
-        acc=lp.correct / seen, lr=t.lr(), images_per_s=seen / max(elapsed, 1e-9),
-    )  # fmt: skip
+        "step",
+        lp.epoch,
+        t.cfg.epochs,
+        step,
+        t.steps,
+        loss=lp.loss_sum / seen,
+        acc=lp.correct / seen,
+        lr=t.lr(),
+        images_per_s=seen / max(elapsed, 1e-9),
+    )
 
 
 def _end_epoch(t: Trainer) -> EpochStats:
@@ -284,9 +331,15 @@ def _end_epoch(t: Trainer) -> EpochStats:
     lp, n = t.loop, t.data.x_train.shape[0]
     val_loss, val_acc = evaluate_loss_acc(t.eval_model(), t.data.x_val, t.data.y_val)
     stats = EpochStats(
-        lp.epoch, lp.loss_sum / n, lp.correct / n, val_loss, val_acc, t.lr(),
-        lp.epoch_seconds, n / max(lp.epoch_seconds, 1e-9),
-    )  # fmt: skip
+        lp.epoch,
+        lp.loss_sum / n,
+        lp.correct / n,
+        val_loss,
+        val_acc,
+        t.lr(),
+        lp.epoch_seconds,
+        n / max(lp.epoch_seconds, 1e-9),
+    )
     lp.history.append(stats)
     lp.train_seconds += lp.epoch_seconds
     if val_acc > lp.best_val_acc:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from mnist_digits import __version__
-from mnist_digits.cli import data_cmd, model_cmd
+from mnist_digits.cli import data_cmd, model_cmd, predict_cmd
 from mnist_digits.errors import Interrupted, MnistDigitsError
 
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mnist-digits {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data_cmd.register(sub, HelpFormatter)
+    predict_cmd.register(sub, HelpFormatter)
     model_cmd.register(sub, HelpFormatter)
     return parser
 

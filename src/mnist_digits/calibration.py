@@ -1,0 +1,82 @@
+"""Honest confidence: a temperature fitted on validation logits, and a reject threshold chosen
+on validation digits together with held-out non-digits. Both are stored in the checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mnist_digits.evaluate import infer
+from mnist_digits.metrics import fit_temperature, softmax
+from mnist_digits.preprocess import normalize, to_mnist
+
+# Flag at most this share of validation digits: the product target is 2% of test digits, and
+# 1.5% leaves room for the difference between validation and test.
+TARGET_DIGITS_FLAGGED = 0.015
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Figures stored in a checkpoint's ``extra`` metadata.
+
+    Attributes:
+        temperature: divides logits before the softmax; fitted on validation NLL.
+        reject_threshold: calibrated confidence below which an input is "not a digit".
+        val_digits_flagged: share of validation digits below the threshold.
+        val_outliers_caught: share of held-out non-digits below it (NaN without outliers).
+    """
+
+    temperature: float
+    reject_threshold: float
+    val_digits_flagged: float
+    val_outliers_caught: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def preprocessed_logits(
+    model: nn.Module, images28: np.ndarray, mean: float, std: float
+) -> np.ndarray:
+    """Logits (N, 10) for uint8 images (N, 28, 28) sent through the user-image preprocessing,
+    as :class:`mnist_digits.predict.Predictor` sees them. Empty images are dropped."""
+    items = [to_mnist(image) for image in images28]
+    kept = np.stack([i.image28 for i in items if i.found])  # (M, 28, 28)
+    x = torch.from_numpy(normalize(kept, mean, std)).unsqueeze(1)  # (M, 1, 28, 28)
+    device = next(model.parameters()).device
+    return infer(model, x.to(device)).float().cpu().numpy()
+
+
+def calibrate(
+    model: nn.Module,
+    val_logits: np.ndarray,
+    val_labels: np.ndarray,
+    digits28: np.ndarray,
+    outliers28: np.ndarray | None,
+    mean: float,
+    std: float,
+) -> Calibration:
+    """Fit the temperature on validation logits, then choose the reject threshold.
+
+    Args:
+        model: the trained model (eval mode).
+        val_logits: logits (N, 10) of the validation digits as they are.
+        val_labels: their labels (N,).
+        digits28: the validation digits (N, 28, 28) uint8, preprocessed here as users' images.
+        outliers28: held-out non-digits (M, 28, 28) uint8, or None.
+        mean: the model's input normalisation mean.
+        std: its standard deviation.
+    """
+    temperature = fit_temperature(val_logits, val_labels)
+    conf_digits = softmax(preprocessed_logits(model, digits28, mean, std), temperature).max(1)
+    threshold = float(np.quantile(conf_digits, TARGET_DIGITS_FLAGGED))
+    caught = float("nan")
+    if outliers28 is not None and len(outliers28):
+        logits_out = preprocessed_logits(model, outliers28, mean, std)
+        caught = float((softmax(logits_out, temperature).max(1) < threshold).mean())
+    flagged = float((conf_digits < threshold).mean())
+    return Calibration(float(temperature), threshold, flagged, caught)

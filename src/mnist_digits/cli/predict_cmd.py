@@ -1,0 +1,127 @@
+"""``mnist-digits predict``: read digits from image files and folders."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mnist_digits.cli.render import log
+from mnist_digits.errors import MnistDigitsError
+from mnist_digits.predict import Prediction, Predictor
+from mnist_digits.preprocess import to_mnist
+
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
+BATCH = 256  # images scored per model call when reading a folder
+
+
+def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="read digits from images",
+        formatter_class=fmt,
+        description="Read the digit in each image (files, or folders walked "
+        "recursively). Exit status 1 when any input could not be read.",
+    )
+    p.add_argument("paths", metavar="PATH", nargs="+", help="image files or folders")
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        help="run folder or weights file (default: the model shipped with the package)",
+    )
+    p.add_argument("--multi", action="store_true", help="read a multi-digit number per image")
+    p.add_argument("--top-k", type=int, default=0, help="also list the K most likely digits")
+    p.add_argument("--json", action="store_true", help="one JSON object per input, per line")
+    p.set_defaults(handler=cmd_predict)
+
+
+def expand(paths: list[str]) -> Iterator[str]:
+    """Files as given; folders walked recursively for image files, in sorted order."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = (f for f in sorted(path.rglob("*")) if f.suffix.lower() in EXTENSIONS)
+            yield from (str(f) for f in found if f.is_file())
+        else:
+            yield raw
+
+
+def _answer(pred: Prediction, top_k: int) -> dict[str, Any]:
+    out = pred.to_dict()
+    del out["input28"]
+    if top_k:
+        out["top_k"] = pred.top_k(top_k)
+    return out
+
+
+def _record(path: str, pred: Prediction, top_k: int) -> dict[str, Any]:
+    return {"path": path, **_answer(pred, top_k)}
+
+
+def _single(predictor: Predictor, paths: list[str], top_k: int) -> Iterator[dict[str, Any]]:
+    for start in range(0, len(paths), BATCH):
+        chunk, items, errors = paths[start : start + BATCH], [], {}
+        for path in chunk:
+            try:
+                items.append((path, to_mnist(path)))
+            except MnistDigitsError as err:
+                errors[path] = str(err)
+        preds = dict(
+            zip(
+                [p for p, _ in items],
+                predictor.predict_preprocessed([i for _, i in items]),
+                strict=True,
+            )
+        )
+        for path in chunk:
+            yield (
+                {"path": path, "error": errors[path]}
+                if path in errors
+                else _record(path, preds[path], top_k)
+            )
+
+
+def _multi(predictor: Predictor, paths: list[str], top_k: int) -> Iterator[dict[str, Any]]:
+    for path in paths:
+        try:
+            number = predictor.predict_number(path)
+        except MnistDigitsError as err:
+            yield {"path": path, "error": str(err)}
+            continue
+        yield {
+            "path": path,
+            "digits": number.digits,
+            "confidence": number.confidence,
+            "is_digit": bool(number.per_digit) and all(p.is_digit for p in number.per_digit),
+            "per_digit": [_record(path, p, top_k) | {"path": None} for p in number.per_digit],
+        }
+
+
+def _show(rec: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rec), flush=True)
+    elif "error" in rec:
+        print(f"{rec['path']}\terror: {rec['error']}")
+    else:
+        answer = rec.get("digits", rec.get("digit"))
+        status = rec.get("status", "ok" if rec["is_digit"] else "not sure")
+        shown = "-" if answer in (None, "") else answer
+        print(f"{rec['path']}\t{shown}\t{rec['confidence']:.3f}\t{status}")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    if args.top_k < 0 or args.top_k > 10:
+        raise MnistDigitsError(f"--top-k must be between 0 and 10, got {args.top_k}")
+    predictor = Predictor.from_checkpoint(args.checkpoint)
+    paths = list(expand(args.paths))
+    if not paths:
+        raise MnistDigitsError("no image files found in the given folders")
+    if not args.json:
+        log("path\tdigit\tconfidence\tstatus")
+    failed = 0
+    for rec in (_multi if args.multi else _single)(predictor, paths, args.top_k):
+        failed += "error" in rec
+        _show(rec, args.json)
+    return 1 if failed else 0
