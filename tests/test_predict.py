@@ -1,0 +1,139 @@
+"""Reading people's images with the shipped model: accuracy against a naive baseline, honest
+"not a digit", multi-digit numbers, and bad input that never crashes."""
+
+import io
+import json
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from imagegen import make_number_image, make_user_images
+from PIL import Image
+
+from mnist_digits.cli import main
+from mnist_digits.predict import SHIPPED, Predictor
+from mnist_digits.preprocess import naive_resize
+
+pytestmark = pytest.mark.skipif(not SHIPPED.exists(), reason="shipped weights not built yet")
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor.from_checkpoint()
+
+
+@pytest.fixture(scope="module")
+def users():
+    return make_user_images(240, seed=11)
+
+
+def test_users_images_far_above_the_naive_baseline(predictor, users):
+    labels = np.array([d for _, d, _ in users])
+    ours = np.array(
+        [
+            p.digit if p.digit is not None else -1
+            for p in predictor.predict([im for im, _, _ in users])
+        ]
+    )
+    naive = predictor.probabilities28(np.stack([naive_resize(im) for im, _, _ in users]))
+    ours_acc, naive_acc = (ours == labels).mean(), (naive.argmax(1) == labels).mean()
+    assert ours_acc >= 0.93, ours_acc
+    assert ours_acc - naive_acc >= 0.4, (ours_acc, naive_acc)
+
+
+def test_predict_proba_and_empty_canvas(predictor):
+    blank = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    probs = predictor.predict_proba([blank, make_user_images(1, seed=2)[0][0]])
+    assert probs.shape == (2, 10)
+    assert probs[0].sum() == 0 and probs[1].sum() == pytest.approx(1, abs=1e-5)
+    empty = predictor.predict(blank)[0]
+    assert (empty.digit, empty.is_digit, empty.status) == (None, False, "no_digit")
+
+
+@pytest.mark.parametrize("number", ["2026", "147", "90", "31415"])
+def test_multi_digit_numbers(predictor, number):
+    read = predictor.predict_number(make_number_image(number, seed=5))
+    assert read.digits == number
+    assert len(read.per_digit) == len(number) and 0 < read.confidence <= 1
+
+
+@pytest.mark.slow
+def test_reject_threshold_on_fashion_and_mnist(predictor):
+    from mnist_digits.data import load_dataset
+
+    mnist = load_dataset("mnist", "test").images[:2000]
+    try:
+        fashion = load_dataset("fashion-mnist", "test").images[:2000]
+    except Exception as err:
+        pytest.skip(f"Fashion-MNIST unavailable: {err}")
+    flagged_digits = np.mean([not p.is_digit for p in predictor.predict(list(mnist))])
+    flagged_fashion = np.mean([not p.is_digit for p in predictor.predict(list(fashion))])
+    assert flagged_digits <= 0.025, flagged_digits
+    assert flagged_fashion >= 0.9, flagged_fashion
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _bomb_png(side: int = 100_000) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (
+        b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    )
+
+
+def _bad_files(folder):
+    good = _png(make_user_images(1, seed=4)[0][0].convert("RGB"))
+    files = {
+        "a_good.png": good,
+        "b_empty.png": b"",
+        "c_truncated.png": good[: len(good) // 3],
+        "d_html.png": b"<!DOCTYPE html><html><body>404</body></html>",
+        "e_unsupported.webp": b"RIFF\x00\x00\x00\x00WEBPVP8X" + b"\x00" * 30,
+        "f_one_pixel.png": _png(Image.new("L", (1, 1), 255)),
+        "g_bomb.png": _bomb_png(),
+        "h_huge.png": b"\x89PNG\r\n\x1a\n" + b"\x00" * (11 * 1024 * 1024),
+        "i_good.jpg": good,
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return files
+
+
+def test_cli_folder_of_good_and_bad_files(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    files = _bad_files(tmp_path / "in")
+    code = main(["predict", "--json", "--top-k", "3", str(tmp_path / "in")])
+    out, err = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and "Traceback" not in err
+    assert [rec["path"].rsplit("/", 1)[1] for rec in lines] == sorted(files)
+    by_name = {rec["path"].rsplit("/", 1)[1]: rec for rec in lines}
+    for name in ("a_good.png", "i_good.jpg"):
+        rec = by_name[name]
+        assert isinstance(rec["digit"], int) and len(rec["probabilities"]) == 10
+        assert len(rec["top_k"]) == 3 and rec["is_digit"] in (True, False)
+    for name in files.keys() - {"a_good.png", "i_good.jpg"}:
+        error = by_name[name]["error"]
+        assert error and "\n" not in error, (name, error)
+
+
+def test_cli_multi_and_table(tmp_path, capsys):
+    path = tmp_path / "number.png"
+    make_number_image("2026", seed=5).save(path)
+    assert main(["predict", "--json", "--multi", str(path)]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["digits"] == "2026" and len(rec["per_digit"]) == 4
+    assert main(["predict", str(path)]) == 0
+    assert "number.png" in capsys.readouterr().out
+
+
+def test_cli_missing_checkpoint_is_one_line(tmp_path, capsys):
+    assert main(["predict", "--checkpoint", str(tmp_path / "nope"), str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mnist-digits: error:") and "\n" not in err
