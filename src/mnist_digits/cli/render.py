@@ -56,6 +56,16 @@ def report_fetch(report: FetchReport) -> None:
             log(f"fetched {report.dataset}/{f.name} from {f.source}")
 
 
+def _time_left(bar: tqdm, event: Progress) -> str:
+    """Estimated time left for the whole run, at this epoch's pace (validation excluded)."""
+    rate = bar.format_dict.get("rate")  # steps per second, smoothed by tqdm
+    if not rate:
+        return "?"
+    steps_left = (event.steps - event.step) + (event.epochs - event.epoch) * event.steps
+    minutes, seconds = divmod(int(steps_left / rate), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
 class TrainBars:
     """One progress bar per epoch with loss, accuracy, learning rate, images/s and time left;
     a plain log line per epoch when stderr is not a terminal."""
@@ -76,6 +86,7 @@ class TrainBars:
                 )
             self.bar.update(event.step - self.bar.n)
             self.bar.set_postfix(
+                left=_time_left(self.bar, event),
                 loss=f"{event.loss:.4f}",
                 acc=f"{event.acc:.4f}",
                 lr=f"{event.lr:.2e}",

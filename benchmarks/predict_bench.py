@@ -1,0 +1,80 @@
+"""Reading people's images, timed: one 280×280 PNG end to end (warm), and a folder of them.
+
+    python benchmarks/predict_bench.py [--n 2000] [--checkpoint RUN_DIR|WEIGHTS]
+
+Targets on a 2-core CPU: median 5 ms or less for one image; 2,000 images/s or more for a folder.
+The folder figure goes through the same code as ``mnist-digits predict DIR`` (decode and
+preprocess in ``--jobs`` processes, then batches of 256 through the model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from imagegen import make_user_image
+
+from mnist_digits.cli.predict_cmd import read_paths
+from mnist_digits.predict import Predictor
+
+
+def canvas_png(digit: int, rng: np.random.Generator) -> bytes:
+    """A 280×280 canvas export: dark strokes on a transparent background, as PNG bytes."""
+    image = make_user_image(digit, "rgba_dark", rng).resize((280, 280))
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def single_image_ms(predictor: Predictor, png: bytes, runs: int = 300) -> tuple[float, float]:
+    """Median and p99 milliseconds for one PNG, bytes to answer, after 30 warm-up calls."""
+    for _ in range(30):
+        predictor.predict(png)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        predictor.predict(png)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), float(np.percentile(times, 99))
+
+
+def folder_rate(predictor: Predictor, folder: Path, jobs: int) -> float:
+    """Images per second for a whole folder through the CLI's path."""
+    paths = sorted(str(p) for p in folder.glob("*.png"))
+    t0 = time.perf_counter()
+    results = list(read_paths(predictor, paths, top_k=0, jobs=jobs))
+    assert all("error" not in r for r in results)
+    return len(paths) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000, help="images in the folder")
+    parser.add_argument("--checkpoint", default=None, help="model (default: the shipped one)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # one image at a time gains nothing from a second thread
+    predictor = Predictor.from_checkpoint(args.checkpoint)
+    rng = np.random.default_rng(0)
+    pngs = [canvas_png(int(d), rng) for d in rng.integers(0, 10, args.n)]
+    median, p99 = single_image_ms(predictor, pngs[0])
+    print(f"one 280x280 PNG, end to end: median {median:.2f} ms, p99 {p99:.2f} ms (target <= 5)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, png in enumerate(pngs):
+            (Path(tmp) / f"{i:05d}.png").write_bytes(png)
+        for jobs in (1, 2):
+            rate = folder_rate(predictor, Path(tmp), jobs)
+            print(f"folder of {args.n} PNGs, --jobs {jobs}: {rate:,.0f} images/s (target >= 2,000)")
+
+
+if __name__ == "__main__":
+    main()
