@@ -35,9 +35,9 @@ LOG_EVERY = 20
 class TrainData:
     """Normalised tensors: x (N, 1, 28, 28) float32 and y (N,) int64, on one device.
 
-    ``x_outlier`` holds non-digit images (Fashion-MNIST's training split less a held-out part,
-    normalised with the digits' statistics) for outlier exposure; ``x_outlier_val`` is the
-    held-out part, used only to choose the reject threshold.
+    ``x_outlier`` holds non-digit images (Fashion-MNIST's training split less the part held
+    out for choosing the reject threshold, normalised with the digits' statistics) for
+    outlier exposure.
     """
 
     x_train: torch.Tensor
@@ -45,7 +45,6 @@ class TrainData:
     x_val: torch.Tensor
     y_val: torch.Tensor
     x_outlier: torch.Tensor | None = None
-    x_outlier_val: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -111,20 +110,20 @@ def prepare_data(
 ) -> TrainData:
     """Normalise the training split once and hold out ``cfg.val_size`` images for validation.
 
-    ``outliers`` (non-digits) are normalised with the digits' statistics, and the same number
-    of them is held out for choosing the reject threshold.
+    ``outliers`` (non-digits) are normalised with the digits' statistics, and as many of them
+    as validation digits are left out, for choosing the reject threshold.
     """
     x, y = normalized_tensors(dataset, device=str(device))
     assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
     train_idx, val_idx = split_indices(len(dataset), cfg.val_size, cfg.val_seed)
     train_idx, val_idx = train_idx.to(device), val_idx.to(device)
-    xo = xo_val = None
+    xo = None
     if outliers is not None:
         xo_all, _ = normalized_tensors(outliers, str(device), mean=dataset.mean, std=dataset.std)
         assert isinstance(xo_all, torch.Tensor)
-        o_train, o_val = split_indices(len(outliers), cfg.val_size, cfg.val_seed)
-        xo, xo_val = xo_all[o_train.to(device)], xo_all[o_val.to(device)]
-    return TrainData(x[train_idx], y[train_idx], x[val_idx], y[val_idx], xo, xo_val)
+        o_train, _ = split_indices(len(outliers), cfg.val_size, cfg.val_seed)
+        xo = xo_all[o_train.to(device)]
+    return TrainData(x[train_idx], y[train_idx], x[val_idx], y[val_idx], xo)
 
 
 def epoch_batches(
