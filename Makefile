@@ -7,7 +7,7 @@ RUN_DIR ?= runs/quickstart
 # thresholds (about 40% of a CNN step here); keeping them mapped removes that cost.
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296
 
-.PHONY: setup system-deps run test lint clean
+.PHONY: setup system-deps run test lint clean bench
 
 setup: $(VENV)/.installed
 
@@ -35,6 +35,10 @@ lint: setup
 
 test: setup system-deps lint
 	$(BIN)/pytest
+
+# The training benchmark, not part of CI: `make bench BENCH_ARGS=--quick` for the quick run.
+bench: setup
+	$(BIN)/python benchmarks/train_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,16 @@ from mnist_digits.cli import main
 from mnist_digits.config import resolve_config
 from mnist_digits.data import load_dataset, normalized_tensors
 from mnist_digits.evaluate import evaluate
-from mnist_digits.train import epoch_batches, lr_factor, prepare_data, split_indices, train
+from mnist_digits.train import (
+    Progress,
+    TrainData,
+    epoch_batches,
+    evaluate_loss_acc,
+    lr_factor,
+    prepare_data,
+    split_indices,
+    train,
+)
 
 
 def test_epoch_batches_cover_every_index_once_and_reshuffle():
@@ -109,3 +118,27 @@ def test_ctrl_c_saves_state_and_resume_finishes_the_run(mnist_home, tmp_path):
     assert json.loads(done.stdout)["epochs"] == 3
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
     assert not (out / "resume.pt").exists()
+
+
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_epoch_end_event_carries_the_model_validation_judged(ema):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(300, 1, 28, 28, generator=g), torch.randint(0, 10, (300,), generator=g)
+    data = TrainData(x[:200], y[:200], x[200:], y[200:])
+    cfg = replace(resolve_config({}, {"model": "mlp-seed"}), epochs=2, batch_size=64, ema=ema)
+    kinds, scores = [], []
+
+    def on_event(event: Progress) -> None:
+        kinds.append((event.kind, event.model is not None))
+        if event.kind == "epoch_end":
+            assert event.stats is not None and event.model is not None
+            scores.append(
+                (evaluate_loss_acc(event.model, x[200:], y[200:])[1], event.stats.val_acc)
+            )
+
+    train(cfg, data, callback=on_event)
+    assert {k for k in kinds if k[0] == "step"} == {("step", False)}
+    assert kinds.count(("epoch_end", True)) == 2
+    # The event's model is the one validation judged (the EMA copy when ema > 0): it scores
+    # exactly the validation accuracy recorded for that epoch.
+    assert [a for a, _ in scores] == [v for _, v in scores]

@@ -63,7 +63,12 @@ class EpochStats:
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress event: ``kind`` is ``step`` or ``epoch_end``."""
+    """A progress event: ``kind`` is ``step`` or ``epoch_end``.
+
+    On ``epoch_end``, ``model`` is the model validation just judged (the EMA when enabled), so a
+    callback can report more about it; a callback that runs it must leave its weights and mode
+    as they were.
+    """
 
     kind: str
     epoch: int
@@ -75,6 +80,7 @@ class Progress:
     lr: float = 0.0
     images_per_s: float = 0.0
     stats: EpochStats | None = None
+    model: nn.Module | None = None
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -430,7 +436,10 @@ def train(
                 raise TrainingInterrupted(t.state_dict(), lp.epoch, lp.step)
             stats = _end_epoch(t)
             if callback:
-                callback(Progress("epoch_end", stats.epoch, cfg.epochs, stats=stats))
+                event = Progress(
+                    "epoch_end", stats.epoch, cfg.epochs, stats=stats, model=t.eval_model()
+                )
+                callback(event)
     return _result(t)
 
 

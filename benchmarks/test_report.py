@@ -1,0 +1,76 @@
+"""The benchmark's arithmetic on made-up runs: times to threshold, ratios, targets, the table.
+
+Not part of CI (``pytest`` collects tests/ only); run with ``pytest benchmarks``.
+"""
+
+from entries import ENTRIES
+from report import judge, ratio_to_reference, summarize, time_to, times_to
+from table import render
+
+BY_NAME = {e.name: e for e in ENTRIES}
+
+
+def run(seed: int, accs: list[float], seconds_per_epoch: float, **extra: float) -> dict:
+    """A made-up seed record: cumulative seconds and test accuracy per epoch."""
+    epochs = [
+        {"epoch": i + 1, "train_seconds": seconds_per_epoch * (i + 1), "test_acc": a}
+        for i, a in enumerate(accs)
+    ]
+    return {
+        "seed": seed,
+        "epochs": epochs,
+        "final_test_acc": accs[-1],
+        "train_seconds": seconds_per_epoch * len(accs),
+        "images": 60000 * len(accs),
+        **extra,
+    }
+
+
+def test_time_to_is_the_first_epoch_at_or_above_the_threshold() -> None:
+    r = run(0, [0.95, 0.97, 0.965, 0.98], 2.0)
+    assert time_to(r, 0.97) == 4.0 and time_to(r, 0.99) is None
+    t = times_to([r, run(1, [0.96, 0.96], 2.0)], 0.97)
+    assert (t["mean"], t["reached"], t["runs"]) == (4.0, 1, 2)
+    assert t["bound"] == (4.0 + 4.0) / 2  # the seed that missed counts its whole 4 s
+
+
+def test_ratio_and_targets_against_a_reference_that_partly_fell_short() -> None:
+    keras, mlp = BY_NAME["keras-seed"], BY_NAME["mlp-seed"]
+    ref = summarize(keras, [run(0, [0.96, 0.97], 10.0), run(1, [0.96, 0.965], 10.0)], None)
+    ours = summarize(mlp, [run(0, [0.97], 1.5), run(1, [0.975], 2.5)], None)
+    ratio = ratio_to_reference(mlp, ours, {"keras-seed": ref})
+    assert ratio is not None and ratio["bound"] and ratio["ratio"] == 2.0 / 20.0
+    assert judge(mlp, ours, ratio)["met"] is True
+    assert judge(mlp, ours, None)["met"] is None  # reference not run: cannot judge
+    slow = summarize(mlp, [run(0, [0.96, 0.971], 1.0)], None)
+    assert judge(mlp, slow, None)["checks"]["time <= 0.1x keras-seed"] is None
+    missed = summarize(mlp, [run(0, [0.96, 0.969], 1.0)], None)
+    assert judge(mlp, missed, None)["checks"]["time <= 0.1x keras-seed"] is False
+
+
+def test_boosted_target_and_table_rows() -> None:
+    best = BY_NAME["cnn-strong-best"]
+    runs = [run(s, [0.99, 0.9968], 100.0, tta_test_acc=0.9972) for s in range(3)]
+    s = summarize(best, runs, {"plain": 0.9973, "tta": 0.9976})
+    checks = judge(best, s, None)["checks"]
+    assert checks == {"mean acc >= 99.70%": False, "TTA or ensemble >= 99.75%": True}
+    result = {
+        "name": best.name,
+        "kind": "ours",
+        "recipe": best.recipe,
+        "seeds": runs,
+        "summary": s,
+        "ratio": None,
+        "target": judge(best, s, None),
+        "error": None,
+    }
+    machine = {
+        "cpu_model": "cpu",
+        "usable_cores": 2,
+        "torch": "2",
+        "torch_threads": 2,
+        "tensorflow": None,
+    }
+    text = render({"mode": "full", "machine": machine, "entries": [result]})
+    assert "| cnn-strong-best ensemble of 3 +TTA |" in text and "| 99.76% | 600.0 (total) |" in text
+    assert "99.0%: 100.0 s; 99.5%: 200.0 s; 99.7%: not reached" in text
