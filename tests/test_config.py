@@ -6,7 +6,8 @@ from mnist_digits.errors import ConfigError
 
 def test_resolution_order_defaults_recipe_file_flags(tmp_path):
     cfg = resolve_config({}, {})
-    assert cfg.model == "mlp-seed" and cfg.lr == 3e-3  # the model's recipe beats the default
+    assert cfg.model == "cnn-small" and cfg.epochs == 1  # the model's recipe beats the default
+    assert resolve_config({}, {"model": "mlp-seed"}).lr == 3e-3
     f = tmp_path / "c.toml"
     f.write_text('[train]\nlr = 0.01\nepochs = 3\nschedule = "linear"\n')
     cfg = resolve_config(load_config_file(f), {"epochs": 5, "seed": None})

@@ -21,7 +21,7 @@ class TrainConfig:
     """A training recipe. Defaults are overridden by the model's recipe, then a config file,
     then flags; the resolved result is saved beside every run as ``config.json``."""
 
-    model: str = _f("mlp-seed", "architecture name from the model registry")
+    model: str = _f("cnn-small", "architecture name from the model registry")
     recipe: str = _f("", "a name for this recipe, recorded in checkpoints (default: <model>)")
     dataset: str = _f("mnist", "dataset to train on", ("mnist", "fashion-mnist"))
     epochs: int = _f(10, "passes over the training split")
