@@ -19,7 +19,31 @@ import torch
 from torch import nn
 
 from mnist_digits.checkpoint import CheckpointMeta, load_checkpoint
-from mnist_digits.preprocess import ImageSource, Preprocessed, normalize, split_digits, to_mnist
+from mnist_digits.errors import CheckpointError, ImageError, MnistDigitsError
+from mnist_digits.preprocess import (
+    MAX_BYTES,
+    ImageSource,
+    Preprocessed,
+    normalize,
+    split_digits,
+    to_mnist,
+)
+
+# Re-exported so that callers serving predictions (the web app) need only this module.
+__all__ = [
+    "MAX_BYTES",
+    "SHIPPED",
+    "CheckpointError",
+    "CheckpointMeta",
+    "ImageError",
+    "ImageSource",
+    "MnistDigitsError",
+    "NumberPrediction",
+    "Prediction",
+    "Predictor",
+    "Preprocessed",
+    "to_mnist",
+]
 
 SHIPPED = Path(__file__).parent / "weights" / "cnn-small.safetensors"
 # Without a calibrated threshold in the checkpoint, flag answers below 50% confidence.

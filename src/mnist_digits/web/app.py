@@ -1,0 +1,135 @@
+"""The FastAPI application: ``create_app(settings)`` builds it, ``lifespan`` loads the model.
+
+Every asset (page, script, styles, API docs) is served from ``static/``, so the app works
+offline; nothing is fetched from a CDN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from mnist_digits import __version__
+from mnist_digits.predict import MnistDigitsError, Predictor
+from mnist_digits.web.api import router
+from mnist_digits.web.limits import BodyLimitMiddleware
+from mnist_digits.web.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+DESCRIPTION = (
+    "Read handwritten digits. Send a drawing, a photo or 28×28 pixels to `POST /api/predict`; "
+    "the answer holds the digit, calibrated probabilities and the 28×28 image the model saw."
+)
+
+
+def create_app(settings: Settings | None = None, predictor: Predictor | None = None) -> FastAPI:
+    """Build the app; the model is loaded once, when the server starts.
+
+    Args:
+        settings: model path, upload limit, CORS origins; None reads them from the environment.
+        predictor: an already loaded model to serve instead of loading ``settings.model``
+            (tests share one this way).
+    """
+    settings = settings or Settings.from_env()
+    app = FastAPI(
+        title="mnist-digits",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan(settings, predictor),
+        docs_url=None,  # FastAPI's Swagger page loads from a CDN; /docs is our own, offline
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.predictor = predictor  # set again (or loaded) in lifespan; None until then
+    app.include_router(router)
+    _add_pages(app)
+    _add_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
+    # Added last, so it runs first: oversized bodies are refused before anything reads them.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload)
+    return app
+
+
+def _lifespan(
+    settings: Settings, predictor: Predictor | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up and shutdown: load the model once per server process, before serving."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One torch thread per worker process (see settings.DEFAULT_THREADS).
+        threads = torch.get_num_threads()
+        torch.set_num_threads(settings.threads)
+        app.state.predictor = predictor or Predictor.from_checkpoint(settings.model)
+        # The first forward pass pays torch's lazy set-up (~50 ms); pay it before serving.
+        app.state.predictor.probabilities28(np.zeros((1, 28, 28), dtype=np.uint8))
+        yield
+        # Graceful shutdown is uvicorn's: it stops accepting, lets in-flight requests finish
+        # (up to --timeout-graceful-shutdown), then runs this; the model needs no cleanup.
+        torch.set_num_threads(threads)  # an app embedded in a bigger process leaves it as found
+
+    return lifespan
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory``: each worker process builds its app from env vars."""
+    return create_app(Settings.from_env())
+
+
+def _add_pages(app: FastAPI) -> None:
+    """The drawing page at ``/``, the API docs at ``/docs`` and their assets at ``/static``."""
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> FileResponse:
+        return FileResponse(STATIC / "docs.html")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Bad input answers 400/422 with a one-line ``detail``; never a traceback or a 5xx."""
+
+    @app.exception_handler(MnistDigitsError)
+    async def user_error(request: Request, exc: MnistDigitsError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": _summary(errors), "errors": errors}, status_code=422)
+
+
+def _summary(errors: list[dict[str, object]]) -> str:
+    """One line naming the first problem and how many more there are."""
+    if not errors:
+        return "the request does not fit the API schema"
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"] or ["body"])  # type: ignore[attr-defined]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"

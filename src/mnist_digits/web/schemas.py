@@ -1,0 +1,137 @@
+"""Request and response bodies of the REST API (they also make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+Status = Literal["ok", "no_digit", "not_a_digit", "unsure"]
+Byte = Annotated[float, Field(ge=0, le=255, allow_inf_nan=False)]
+Row = Annotated[list[Byte], Field(min_length=28, max_length=28)]
+Row28 = Annotated[list[Annotated[int, Field(ge=0, le=255)]], Field(min_length=28, max_length=28)]
+
+STATUS_TEXT = (
+    "`ok`: a digit was read; `no_digit`: nothing drawn (empty canvas); "
+    "`not_a_digit`: ink that is not a digit; `unsure`: torn between two digits."
+)
+
+
+class ImageInput(BaseModel):
+    """An encoded image: base64 PNG/JPEG/GIF/BMP/TIFF/WebP, or a ``data:`` URL of one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"image": "data:image/png;base64,iVBORw0KGgo..."}]},
+    )
+
+    image: str = Field(description="base64 image bytes, or a data URL such as a canvas export")
+
+
+class PixelsInput(BaseModel):
+    """A 28×28 grid of 0..255 values, white ink on black, as MNIST."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pixels: Annotated[list[Row], Field(min_length=28, max_length=28)] = Field(
+        description="28 rows of 28 numbers in 0..255, white ink (255) on black (0)"
+    )
+
+
+def _input_kind(value: Any) -> str | None:
+    """Which input a JSON object is, from its keys (None: neither, a one-line 422)."""
+    if isinstance(value, dict):
+        return "image" if "image" in value else "pixels" if "pixels" in value else None
+    if isinstance(value, ImageInput | PixelsInput):
+        return "image" if isinstance(value, ImageInput) else "pixels"
+    return None
+
+
+Input = Annotated[
+    Annotated[ImageInput, Tag("image")] | Annotated[PixelsInput, Tag("pixels")],
+    Discriminator(
+        _input_kind,
+        custom_error_type="missing_input",
+        custom_error_message='send {"image": "<base64 or data URL>"} or {"pixels": 28x28 numbers}',
+    ),
+]
+
+
+class Prediction(BaseModel):
+    """What the model read in one image."""
+
+    digit: int | None = Field(
+        ge=0, le=9, description="the digit read, or null (empty canvas, or not a digit)"
+    )
+    confidence: float = Field(ge=0, le=1, description="calibrated probability of the best class")
+    probabilities: list[float] = Field(
+        min_length=10, max_length=10, description="calibrated probability of each digit 0-9"
+    )
+    is_digit: bool = Field(description="true only when status is ok")
+    status: Status = Field(description=STATUS_TEXT)
+    input28: Annotated[list[Row28], Field(min_length=28, max_length=28)] = Field(
+        description="the 28×28 image the model saw, white ink on black, 0..255"
+    )
+
+
+class NumberPrediction(BaseModel):
+    """A number of several digits, read left to right."""
+
+    number: str = Field(description='the digits read, "?" where one could not be read')
+    confidence: float = Field(ge=0, le=1, description="probability that every digit is right")
+    is_digit: bool = Field(description="true when every digit was read with confidence")
+    status: Status = Field(description=STATUS_TEXT)
+    digits: list[Prediction] = Field(description="each digit, left to right")
+
+
+class BatchRequest(BaseModel):
+    """Several images in one request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[Input] = Field(min_length=1, description="images to read")
+
+
+class BatchItem(BaseModel):
+    """The answer for one batch item: a prediction, or why that image could not be read."""
+
+    prediction: Prediction | None = None
+    error: str | None = None
+
+
+class BatchResponse(BaseModel):
+    """Answers in the order of the request's items."""
+
+    results: list[BatchItem]
+
+
+class Health(BaseModel):
+    """The server is up and its model is loaded."""
+
+    status: Literal["ok"] = "ok"
+    model: str = Field(description="name of the loaded model")
+
+
+class ModelInfo(BaseModel):
+    """The loaded model: what it is, how it was trained and how well it did."""
+
+    name: str = Field(description="architecture name in the model registry")
+    dataset: str
+    classes: list[str]
+    recipe: dict[str, Any] = Field(description="the training settings that made these weights")
+    metrics: dict[str, Any] = Field(description="figures measured for these weights")
+    version: str = Field(description="mnist-digits version serving the model")
+    trained_with: str = Field(description="mnist-digits version that trained the model")
+    git_commit: str
+    created: str = Field(description="when the weights were written, ISO-8601 UTC")
+    temperature: float = Field(description="calibration temperature applied to the logits")
+    reject_threshold: float = Field(description="confidence below which the answer is flagged")
+
+
+class Error(BaseModel):
+    """A request that could not be served, with a one-line reason."""
+
+    detail: str
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="each validation problem: where (loc), what (msg), type"
+    )

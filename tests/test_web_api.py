@@ -1,0 +1,318 @@
+"""The REST API and the page's assets through FastAPI's test client (no network)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+with warnings.catch_warnings():
+    # Starlette's test client warns that it prefers httpx2; httpx works and is what we install.
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+import imagegen
+from webhelp import canvas_digit, checkpoint_or_skip, data_url, empty_canvas, png_bytes
+
+from mnist_digits.predict import Predictor
+from mnist_digits.web import Settings, create_app
+from mnist_digits.web.settings import parse_origins, parse_size
+
+STATIC = Path(__file__).resolve().parent.parent / "src" / "mnist_digits" / "web" / "static"
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor.from_checkpoint(checkpoint_or_skip())
+
+
+@pytest.fixture(scope="module")
+def client(predictor: Predictor) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(max_upload=300_000), predictor)) as c:
+        yield c
+
+
+def _assert_error(response, status: int) -> str:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and detail and "\n" not in detail
+    return detail
+
+
+# --------------------------------------------------------------------------------------------
+# Predict: three ways in, one answer out
+
+
+def test_predict_same_answer_for_upload_data_url_base64_and_pixels(client: TestClient) -> None:
+    png = canvas_digit(3)
+    answers = [
+        client.post("/api/predict", files={"file": ("three.png", png, "image/png")}),
+        client.post("/api/predict", json={"image": data_url(png)}),
+        client.post("/api/predict", json={"image": base64.b64encode(png).decode()}),
+    ]
+    first = answers[0].json()
+    pixels = client.post("/api/predict", json={"pixels": first["input28"]})
+    for response in [*answers, pixels]:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["digit"] == 3 and body["is_digit"] and body["status"] == "ok"
+        assert body["confidence"] == pytest.approx(max(body["probabilities"]))
+    assert answers[1].json() == first and answers[2].json() == first
+    grid = np.array(first["input28"])
+    assert grid.shape == (28, 28) and grid.min() >= 0 and grid.max() <= 255 and grid.max() > 200
+    assert sum(first["probabilities"]) == pytest.approx(1, abs=1e-4)
+
+
+@pytest.mark.parametrize("digit", [0, 1, 4, 7, 8])
+def test_predict_reads_drawn_digits(client: TestClient, digit: int) -> None:
+    body = client.post("/api/predict", json={"image": data_url(canvas_digit(digit))}).json()
+    assert body["digit"] == digit, body["probabilities"]
+
+
+def test_predict_reads_photos_and_mime_wrapped_base64(client: TestClient) -> None:
+    rng = np.random.default_rng(6)
+    img = imagegen.make_user_image(2, "photo", rng)
+    wrapped = base64.encodebytes(png_bytes(img)).decode()  # 76-column lines, as MIME tools do
+    body = client.post("/api/predict", json={"image": wrapped}).json()
+    assert body["digit"] == 2
+
+
+def test_empty_canvas_is_200_with_null_digit(client: TestClient) -> None:
+    for payload in ({"image": data_url(empty_canvas())}, {"pixels": [[0] * 28] * 28}):
+        response = client.post("/api/predict", json=payload)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["digit"] is None and body["status"] == "no_digit" and not body["is_digit"]
+        assert body["confidence"] == 0 and not np.any(body["input28"])
+
+
+def test_a_grid_is_not_a_digit(client: TestClient) -> None:
+    pixels = np.zeros((28, 28), dtype=int)
+    pixels[4:24:5, 4:24] = pixels[4:24, 4:24:5] = 255  # a hash grid: ink, but no digit
+    body = client.post("/api/predict", json={"pixels": pixels.tolist()}).json()
+    assert body["status"] == "not_a_digit" and body["digit"] is None and not body["is_digit"]
+
+
+def test_number_reads_digits_left_to_right(client: TestClient) -> None:
+    png = png_bytes(imagegen.make_number_image("2026", seed=3, broken=False))
+    response = client.post("/api/predict/number", files={"file": ("n.png", png, "image/png")})
+    body = response.json()
+    assert response.status_code == 200 and body["number"] == "2026", body
+    assert len(body["digits"]) == 4 and [d["digit"] for d in body["digits"]] == [2, 0, 2, 6]
+    empty = client.post("/api/predict/number", json={"image": data_url(empty_canvas())}).json()
+    assert empty["number"] == "" and empty["status"] == "no_digit" and empty["digits"] == []
+
+
+def test_batch_answers_each_item_in_order(client: TestClient) -> None:
+    items = [
+        {"image": data_url(canvas_digit(5))},
+        {"image": base64.b64encode(b"<html>not an image</html>").decode()},
+        {"image": "***"},
+        {"pixels": [[0] * 28] * 28},
+    ]
+    results = client.post("/api/predict/batch", json={"items": items}).json()["results"]
+    assert [r["prediction"] is None for r in results] == [False, True, True, False]
+    assert results[0]["prediction"]["digit"] == 5
+    assert "HTML" in results[1]["error"] and "base64" in results[2]["error"]
+    assert results[3]["prediction"]["status"] == "no_digit"
+    files = [("files", (f"{d}.png", canvas_digit(d), "image/png")) for d in (1, 7)]
+    multi = client.post("/api/predict/batch", files=files).json()["results"]
+    assert [r["prediction"]["digit"] for r in multi] == [1, 7]
+
+
+def test_batch_limits(client: TestClient) -> None:
+    too_many = {"items": [{"pixels": [[0] * 28] * 28}] * 65}
+    assert "batch limit" in _assert_error(client.post("/api/predict/batch", json=too_many), 422)
+    _assert_error(client.post("/api/predict/batch", json={"items": []}), 422)
+
+
+# --------------------------------------------------------------------------------------------
+# Bad requests: 4xx with one line of JSON, never a 5xx
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "words"),
+    [
+        ({"image": "@@not base64@@"}, 400, "base64"),
+        ({"image": "data:image/png,rawbytes"}, 400, "data URL"),
+        ({"image": base64.b64encode(b"hello there, plain text").decode()}, 400, "not an image"),
+        ({"image": base64.b64encode(canvas_digit(1)[:300]).decode()}, 400, "truncated"),
+        ({"image": ""}, 400, "empty"),
+        ({"pixels": [[0] * 28] * 27}, 422, "pixels"),
+        ({"pixels": [[300] * 28] * 28}, 422, "less than or equal to 255"),
+        ({"pixels": [["a"] * 28] * 28}, 422, "pixels"),
+        ({"image": "x", "pixels": [[0] * 28] * 28}, 422, "Extra inputs"),
+        ({"picture": "x"}, 422, '"image"'),
+        ([1, 2, 3], 422, '"image"'),
+    ],
+)
+def test_bad_json_inputs(client: TestClient, payload: object, status: int, words: str) -> None:
+    detail = _assert_error(client.post("/api/predict", json=payload), status)
+    assert words in detail
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "status"),
+    [
+        (b"{not json", "application/json", 422),
+        (b"", "application/json", 422),
+        (b'{"pixels": [[NaN]]}', "application/json", 422),
+        (b"\xff\xfe\x00junk", "application/json", 422),
+        (b"image bytes", "image/png", 415),
+        (b"", "", 415),
+        (b"--x\r\nbroken", "multipart/form-data", 400),
+    ],
+)
+def test_malformed_bodies(client: TestClient, body: bytes, ctype: str, status: int) -> None:
+    headers = {"content-type": ctype} if ctype else {}
+    _assert_error(client.post("/api/predict", content=body, headers=headers), status)
+
+
+def test_multipart_needs_a_file_field(client: TestClient) -> None:
+    _assert_error(client.post("/api/predict", files={"other": ("a.png", b"x")}), 422)
+    response = client.post("/api/predict", files={"file": ("junk.bin", b"\x00" * 100)})
+    assert "supported image format" in _assert_error(response, 400)
+
+
+def test_body_over_the_limit_is_413_before_reading(client: TestClient) -> None:
+    big = b"0" * 300_001
+    response = client.post("/api/predict", content=big, headers={"content-type": "text/plain"})
+    assert "upload limit" in _assert_error(response, 413)  # refused before the type check
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):  # no Content-Length: counted as it streams in
+            yield b"0" * 10_000
+
+    json_type = {"content-type": "application/json"}
+    streamed = client.post("/api/predict", content=chunks(), headers=json_type)
+    _assert_error(streamed, 413)
+
+
+def test_upload_limit_is_configurable(predictor: Predictor) -> None:
+    with TestClient(create_app(Settings(max_upload=1000), predictor)) as small:
+        png = canvas_digit(4)
+        assert len(png) > 1000
+        _assert_error(small.post("/api/predict", json={"image": data_url(png)}), 413)
+        assert small.post("/api/predict", json={"pixels": [[0] * 28] * 28}).status_code == 413
+        assert small.get("/api/health").status_code == 200
+
+
+def test_unknown_routes_and_methods(client: TestClient) -> None:
+    assert client.get("/api/nope").status_code == 404
+    assert client.get("/api/predict").status_code == 405
+
+
+# --------------------------------------------------------------------------------------------
+# Health, model card, OpenAPI, page and assets
+
+
+def test_health_and_model(client: TestClient, predictor: Predictor) -> None:
+    assert client.get("/api/health").json() == {"status": "ok", "model": predictor.meta.model}
+    info = client.get("/api/model").json()
+    assert info["name"] == predictor.meta.model and info["classes"] == list("0123456789")
+    assert info["recipe"] == predictor.meta.recipe and info["metrics"] == predictor.meta.metrics
+    assert info["version"] and 0 < info["reject_threshold"] < 1
+
+
+def test_openapi_documents_every_route_and_both_body_types(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert set(spec["paths"]) == {
+        "/api/predict",
+        "/api/predict/number",
+        "/api/predict/batch",
+        "/api/health",
+        "/api/model",
+    }
+    content = spec["paths"]["/api/predict"]["post"]["requestBody"]["content"]
+    assert set(content) == {"application/json", "multipart/form-data"}
+    assert {"400", "413", "422"} <= set(spec["paths"]["/api/predict"]["post"]["responses"])
+
+
+def test_page_has_the_stable_ids_and_every_asset_is_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for name in ("draw-canvas", "prediction", "status", "confidence", "clear", "undo"):
+        assert f'id="{name}"' in page.text
+    assert re.search(r'<input id="upload"[^>]*type="file"', page.text)
+    assert re.search(r'<input id="camera"[^>]*capture=', page.text)
+    assert 'id="model-input"' in page.text
+    for html in ("/", "/docs"):
+        for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', client.get(html).text):
+            assert client.get(asset).status_code == 200, asset
+    assert client.get("/favicon.ico").status_code == 200
+
+
+def test_works_offline_no_external_urls() -> None:
+    for path in STATIC.iterdir():
+        text = path.read_text()
+        external = re.findall(
+            r"""(?:src|href|url|import|fetch)\s*[=(]\s*["']?(?:https?:)?//""", text
+        )
+        assert not external, f"{path.name} loads {external} from another site"
+
+
+def test_canvas_blocks_scrolling_while_drawing() -> None:
+    css = (STATIC / "app.css").read_text()
+    rule = re.search(r"#draw-canvas \{[^}]*\}", css)
+    assert rule and "touch-action: none" in rule.group(0)
+
+
+# --------------------------------------------------------------------------------------------
+# Settings
+
+
+def test_settings_from_env_and_overrides() -> None:
+    env = {
+        "MNIST_DIGITS_MODEL": "runs/x",
+        "MNIST_DIGITS_MAX_UPLOAD": "2M",
+        "MNIST_DIGITS_CORS_ORIGINS": "https://a.example, http://b.example:3000 ,",
+    }
+    settings = Settings.from_env(env)
+    assert settings.model == "runs/x" and settings.max_upload == 2 * 1024**2
+    assert settings.cors_origins == ("https://a.example", "http://b.example:3000")
+    assert Settings.from_env(env, model="other", max_upload=None).model == "other"
+    assert Settings.from_env(settings.to_env()) == settings
+    assert Settings.from_env({}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("1024", 1024), ("512k", 512 * 1024), ("10MB", 10 * 1024**2), ("1MiB", 1024**2)],
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "ten", "-5", "0", "inf", "nan", "5X"])
+def test_parse_size_rejects_in_one_line(text: str) -> None:
+    from mnist_digits.predict import MnistDigitsError
+
+    with pytest.raises(MnistDigitsError, match="not a positive size"):
+        parse_size(text)
+
+
+def test_cors_only_when_configured(predictor: Predictor) -> None:
+    origin = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    with TestClient(create_app(Settings(), predictor)) as closed:
+        assert (
+            "access-control-allow-origin" not in closed.get("/api/health", headers=origin).headers
+        )
+    settings = Settings(cors_origins=parse_origins("https://app.example"))
+    with TestClient(create_app(settings, predictor)) as open_:
+        response = open_.options("/api/predict", headers=origin)
+        assert response.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_errors_are_json_lines_not_tracebacks(client: TestClient) -> None:
+    response = client.post(
+        "/api/predict", content=b"[", headers={"content-type": "application/json"}
+    )
+    body = response.json()
+    assert set(body) == {"detail", "errors"} and "Traceback" not in json.dumps(body)

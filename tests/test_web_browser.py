@@ -1,0 +1,243 @@
+"""The drawing page in headless Chromium: people's strokes in, live predictions out.
+
+Digits are drawn with the same pen strokes as ``imagegen.digit_strokes``, by mouse and by touch
+(Chrome DevTools touch events, which the page sees as ``pointerType == "touch"``). Set
+``MNIST_DIGITS_SCREENSHOTS`` to a folder to keep the screenshots (desktop and phone).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import imagegen
+import pytest
+from webhelp import canvas_digit, checkpoint_or_skip, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.is_file():
+    pytest.skip(
+        "Chromium is missing: apt-get install -y chromium (scripts/system-deps.sh does)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev extra)")
+uvicorn = pytest.importorskip("uvicorn")
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SETTLE_MS = 300  # the page's promise: the answer is shown within 300 ms of the pen going up
+Box = tuple[float, float, float, float]  # x, y, width, height in CSS pixels
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    """The app on uvicorn in a thread of this process (its model loads in lifespan)."""
+    from mnist_digits.web import Settings, create_app
+
+    settings = Settings(model=checkpoint_or_skip())
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, site: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1200, "height": 860})
+    tab = context.new_page()
+    tab.goto(site)
+    tab.wait_for_selector("#bars li")
+    yield tab
+    context.close()
+
+
+def _canvas_box(page: Any) -> Box:
+    box = page.locator("#draw-canvas").bounding_box()
+    return box["x"], box["y"], box["width"], box["height"]
+
+
+def _digit_paths(digit: int, box: Box, cx: float = 0.5, size: float = 0.62) -> list[list[Any]]:
+    """The digit's strokes in page pixels: ``size`` of the canvas height, centred at ``cx``."""
+    x0, y0, w, h = box
+    height = size * h
+    width = 0.65 * height  # imagegen's unit box is drawn at MNIST-like 0.65 aspect
+    left, top = x0 + cx * w - width / 2, y0 + h / 2 - height / 2
+    return [
+        [(left + px * width, top + py * height) for px, py in stroke]
+        for stroke in imagegen.digit_strokes(digit)
+    ]
+
+
+def _mouse_paths(page: Any, paths: list[list[Any]]) -> None:
+    for points in paths:
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=2)
+        page.mouse.up()
+
+
+def _touch_paths(page: Any, paths: list[list[Any]]) -> None:
+    cdp = page.context.new_cdp_session(page)
+    for points in paths:
+        for i, (x, y) in enumerate(points):
+            kind = "touchStart" if i == 0 else "touchMove"
+            touch = {"type": kind, "touchPoints": [{"x": x, "y": y, "id": 1}]}
+            cdp.send("Input.dispatchTouchEvent", touch)
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def _settled(page: Any) -> str:
+    """The prediction once the latest answer is shown."""
+    page.wait_for_selector("#answer[data-state=idle]", timeout=5000)
+    return str(page.text_content("#prediction"))
+
+
+def _settle_ms(page: Any) -> int:
+    page.wait_for_selector("#answer[data-latency]", timeout=5000)
+    return int(page.get_attribute("#answer", "data-latency"))
+
+
+def _reset(page: Any) -> None:
+    page.keyboard.press("Escape")
+    page.evaluate("delete document.getElementById('answer').dataset.latency")
+
+
+def _screenshot(page: Any, name: str, tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("MNIST_DIGITS_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    page.wait_for_timeout(300)  # let the bars' 0.18 s width transition finish
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def test_mouse_strokes_are_read_live(page: Any, tmp_path: Path) -> None:
+    box = _canvas_box(page)
+    for digit in (0, 2, 4, 7):
+        _reset(page)
+        _mouse_paths(page, _digit_paths(digit, box))
+        assert _settled(page) == str(digit)
+        assert _settle_ms(page) <= SETTLE_MS
+        assert page.text_content("#status") == ""
+        assert page.text_content("#confidence").endswith("% sure")
+    seen = page.evaluate(
+        "() => { const c = document.getElementById('model-input');"
+        " const d = c.getContext('2d').getImageData(0, 0, 28, 28).data;"
+        " let ink = 0; for (let i = 0; i < d.length; i += 4) ink += d[i] > 128; return ink; }"
+    )
+    assert c_is_28(page) and seen > 30  # the 28x28 input shows the digit's white ink
+    _screenshot(page, "web-desktop.png", tmp_path)
+
+
+def c_is_28(page: Any) -> bool:
+    return bool(page.evaluate("document.getElementById('model-input').width === 28"))
+
+
+def test_touch_strokes_on_a_phone(browser: Any, site: str, tmp_path: Path) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 760},
+        device_scale_factor=2,
+        has_touch=True,
+        is_mobile=True,
+    )
+    page = context.new_page()
+    page.goto(site)
+    page.wait_for_selector("#bars li")
+    scroll = page.evaluate("window.scrollY")
+    kinds = page.evaluate(
+        "window.kinds = []; document.getElementById('draw-canvas').addEventListener("
+        "'pointerdown', (e) => window.kinds.push(e.pointerType)); window.kinds"
+    )
+    assert kinds == []
+    _touch_paths(page, _digit_paths(3, _canvas_box(page)))
+    assert _settled(page) == "3"
+    assert page.evaluate("window.kinds") == ["touch"]  # a 3 is one stroke
+    assert page.evaluate("window.scrollY") == scroll  # drawing never scrolled the page
+    _screenshot(page, "web-phone.png", tmp_path)
+    context.close()
+
+
+def test_undo_and_clear(page: Any) -> None:
+    box = _canvas_box(page)
+    _mouse_paths(page, _digit_paths(7, box))
+    assert _settled(page) == "7"
+    _mouse_paths(page, _digit_paths(0, box))  # a ring around the 7 makes it something else
+    assert _settled(page) != "7"
+    page.click("#undo")
+    assert _settled(page) == "7"
+    page.click("#clear")
+    assert _settled(page) == ""
+    assert page.text_content("#confidence") == "" and page.text_content("#status") == ""
+    assert page.is_disabled("#undo") and page.is_disabled("#clear")
+
+
+def test_not_a_digit_is_said_in_status(page: Any) -> None:
+    x0, y0, w, h = _canvas_box(page)
+    grid = [[(x0 + w * f, y0 + 0.15 * h), (x0 + w * f, y0 + 0.85 * h)] for f in (0.3, 0.5, 0.7)]
+    grid += [[(x0 + 0.15 * w, y0 + h * f), (x0 + 0.85 * w, y0 + h * f)] for f in (0.3, 0.5, 0.7)]
+    _mouse_paths(page, grid)
+    assert _settled(page) == ""
+    assert page.text_content("#status") in ("not a digit", "not sure")
+
+
+def test_upload_an_image(page: Any, tmp_path: Path) -> None:
+    upload = {"name": "eight.png", "mimeType": "image/png", "buffer": canvas_digit(8)}
+    page.set_input_files("#upload", files=[upload])
+    page.wait_for_function("document.getElementById('prediction').textContent === '8'")
+    assert _settled(page) == "8"
+    assert page.get_attribute("#camera", "capture") == "environment"
+
+
+def test_number_mode_reads_several_digits(page: Any) -> None:
+    page.click("label[for=mode-number]")
+    box = _canvas_box(page)
+    assert box[2] > 1.8 * box[3]  # a wide canvas for a number
+    for i, digit in enumerate((4, 2)):
+        _mouse_paths(page, _digit_paths(digit, box, cx=0.35 + 0.3 * i, size=0.55))
+    assert _settled(page) == "42"
+    assert page.locator("#digits li").count() == 2
+
+
+def test_keyboard_only(page: Any) -> None:
+    page.keyboard.press("Tab")  # skip link
+    page.keyboard.press("Tab")  # brand link
+    focused = ""
+    for _ in range(6):  # mode radio, then the drawing area
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.id")
+        if focused == "draw-canvas":
+            break
+    assert focused == "draw-canvas"
+    for key in ["ArrowUp"] * 8 + ["Space"] + ["ArrowDown"] * 16 + ["Space"]:
+        page.keyboard.press(key)  # pen down, a vertical stroke, pen up: a 1
+    assert _settled(page) == "1"
+    page.keyboard.press("Control+z")
+    assert _settled(page) == ""
