@@ -100,6 +100,16 @@ def default_output(source: str | os.PathLike[str], int8: bool = False) -> Path:
     return weights.with_name(f"{stem}-int8.onnx" if int8 else f"{stem}.onnx")
 
 
+def output_path(
+    source: str | os.PathLike[str], out: str | os.PathLike[str] | None, int8: bool = False
+) -> Path:
+    """The file to write: ``out`` when given (it must end in ``.onnx``), else the default."""
+    target = Path(out) if out is not None else default_output(source, int8)
+    if target.suffix.lower() != ".onnx":
+        raise MnistDigitsError(f"--out must name a .onnx file, got {target}")
+    return target
+
+
 def export_onnx(
     source: str | os.PathLike[str],
     out: str | os.PathLike[str] | None = None,
@@ -124,9 +134,7 @@ def export_onnx(
     Raises:
         MnistDigitsError: bad paths, or an export that does not match PyTorch.
     """
-    target = Path(out) if out is not None else default_output(source, int8)
-    if target.suffix.lower() != ".onnx":
-        raise MnistDigitsError(f"--out must name a .onnx file, got {target}")
+    target = output_path(source, out, int8)
     model, meta = load_checkpoint(source)
     proto = to_onnx(model, meta)
     if int8:

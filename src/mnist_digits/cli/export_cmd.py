@@ -39,13 +39,14 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
 def cmd_export(args: argparse.Namespace) -> int:
     # Imported here: export needs PyTorch and onnx (the `train` extra), the CLI does not.
     from mnist_digits.checkpoint import read_meta
-    from mnist_digits.export import export_onnx
+    from mnist_digits.export import export_onnx, output_path
 
     meta = read_meta(args.model)
+    out = output_path(args.model, args.out, args.int8)
     if args.int8:
         ensure(args, meta.dataset)  # the calibration images
     log(f"exporting {meta.model} from {args.model} to ONNX{' int8' if args.int8 else ''}")
-    result = export_onnx(args.model, args.out, int8=args.int8, data_dir=args.data_dir)
+    result = export_onnx(args.model, out, int8=args.int8, data_dir=args.data_dir)
     if args.json:
         emit_json(result.to_dict())
         return 0
