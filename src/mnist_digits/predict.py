@@ -185,6 +185,11 @@ def shipped_model() -> Path:
         return SHIPPED
     if SHIPPED_ONNX.is_file():
         return SHIPPED_ONNX
+    if SHIPPED.is_file():
+        raise CheckpointError(
+            f"the shipped model in {SHIPPED.parent} is only a .safetensors, which needs PyTorch; "
+            "install mnist-digits[train] or give an .onnx model with --checkpoint"
+        )
     raise CheckpointError(
         f"no shipped model in {SHIPPED.parent}; give one with --checkpoint RUN_DIR|FILE"
     )
