@@ -145,7 +145,10 @@ def export_onnx(
         check = {"max_abs_diff": _max_abs_diff(proto, model, meta)}
     describe(proto, meta, _quantization(calibration, int8))
     onnx.checker.check_model(proto)
-    atomic_write(target, proto.SerializeToString())
+    try:
+        atomic_write(target, proto.SerializeToString())
+    except OSError as err:
+        raise MnistDigitsError(f"cannot write {target}: {err.strerror or err}") from None
     return ExportResult(target, meta.model, int8, OPSET, target.stat().st_size, check)
 
 
