@@ -101,12 +101,20 @@ class Backend(Protocol):
 
 
 class TorchBackend:
-    """A ``.safetensors`` checkpoint (or a run folder's best one) on PyTorch."""
+    """A PyTorch model in eval mode; :meth:`load` reads a ``.safetensors`` or run folder."""
 
-    def __init__(self, path: str | os.PathLike[str], device: str = "cpu") -> None:
+    def __init__(self, model: Any, meta: CheckpointMeta, device: str = "cpu") -> None:
+        """Wrap a model already in memory (an ``nn.Module``, e.g. one just trained)."""
+        import torch
+
+        self.model = model.to(device).eval()
+        self.meta = meta
+        self.device = torch.device(device)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> TorchBackend:
+        """Load a run folder's best checkpoint or a ``.safetensors`` file."""
         try:
-            import torch
-
             from mnist_digits.checkpoint import load_checkpoint
         except ModuleNotFoundError as err:
             if (err.name or "").split(".")[0] not in ("torch", "safetensors"):
@@ -115,8 +123,7 @@ class TorchBackend:
                 f"{path}: a .safetensors checkpoint needs PyTorch; install mnist-digits[train] "
                 "or give an exported .onnx model"
             ) from None
-        self.model, self.meta = load_checkpoint(path, device=device)
-        self.device = torch.device(device)
+        return cls(*load_checkpoint(path, device=device), device)
 
     def logits28(self, images28: np.ndarray) -> np.ndarray:
         import torch
@@ -200,7 +207,7 @@ def load_backend(path: str | os.PathLike[str] | None = None, device: str = "cpu"
     target = shipped_model() if path is None else Path(path)
     if target.suffix.lower() == ".onnx":
         return OnnxBackend(target, device)
-    return TorchBackend(target, device)
+    return TorchBackend.load(target, device)
 
 
 class Predictor:
