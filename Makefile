@@ -7,7 +7,7 @@ RUN_DIR ?= runs/quickstart
 # thresholds (about 40% of a CNN step here); keeping them mapped removes that cost.
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296
 
-.PHONY: setup system-deps run test lint clean bench
+.PHONY: setup system-deps run test lint clean bench shipped-onnx bench-infer
 
 setup: $(VENV)/.installed
 
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch 2.13.0's CPU wheel; the package itself accepts any torch>=2.2.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[train,serve,dev]"
 	touch $@
 
 system-deps:
@@ -29,8 +29,8 @@ run: setup system-deps
 	$(BIN)/mnist-digits evaluate $(RUN_DIR)
 
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
 
 test: setup system-deps lint
@@ -39,6 +39,16 @@ test: setup system-deps lint
 # The training benchmark, not part of CI: `make bench BENCH_ARGS=--quick` for the quick run.
 bench: setup
 	$(BIN)/python benchmarks/train_bench.py $(BENCH_ARGS)
+
+# The shipped model exported to ONNX, so an install without PyTorch can read digits.
+# Run it again whenever the shipped weights change.
+SHIPPED := src/mnist_digits/weights/cnn-small
+shipped-onnx: setup
+	$(BIN)/mnist-digits export $(SHIPPED).safetensors --format onnx --out $(SHIPPED).onnx
+
+# Images/s at batch 1, 32, 1024 and batch-1 latency for each runtime, as one Markdown table.
+bench-infer: setup
+	$(BIN)/python benchmarks/infer_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -106,3 +106,33 @@ def mnist_home() -> Path:
 
     ensure_dataset("mnist")
     return data_home()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained cnn-small checkpoint with non-trivial BatchNorm statistics and calibration.
+
+    Eight training-mode passes over random images move every running mean and variance away
+    from 0 and 1, so exporting it exercises BatchNorm folding.
+    """
+    import torch
+
+    from mnist_digits.checkpoint import CheckpointMeta, save_checkpoint
+    from mnist_digits.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("cnn-small").train()
+    with torch.no_grad():
+        for _ in range(8):
+            model(torch.randn(64, 1, 28, 28) * 2 + 0.5)
+    extra = {"temperature": 1.25, "reject_threshold": 0.6}
+    meta = CheckpointMeta("cnn-small", {}, 0.1307, 0.3081, tuple("0123456789"), extra=extra)
+    return save_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.safetensors", model.eval(), meta)
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_checkpoint: Path) -> Path:
+    """``tiny_checkpoint`` exported to float32 ONNX."""
+    from mnist_digits.export import export_onnx
+
+    return export_onnx(tiny_checkpoint, tiny_checkpoint.with_suffix(".onnx")).path

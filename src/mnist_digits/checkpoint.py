@@ -3,75 +3,37 @@ to use them (model name and config, normalisation, classes, metrics, recipe, ver
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from mnist_digits import __version__
 from mnist_digits.errors import CheckpointError
+from mnist_digits.meta import FORMAT, META_KEY, CheckpointMeta
 from mnist_digits.models import create_model
 
-FORMAT = "mnist-digits-checkpoint/1"
 BEST = "best.safetensors"
 LAST = "last.safetensors"
-_META_KEY = "mnist_digits"
-
-
-@dataclass(frozen=True)
-class CheckpointMeta:
-    """What a checkpoint says about itself.
-
-    Attributes:
-        model: registry name of the architecture.
-        model_config: keyword configuration passed to the builder.
-        mean: input normalisation mean (0..1 pixel scale).
-        std: input normalisation standard deviation.
-        classes: class names, index = output unit.
-        dataset: the dataset it was trained on.
-        metrics: figures measured for these weights (validation, test).
-        recipe: the resolved training configuration that produced them.
-        extra: later additions (calibration temperature, reject threshold, ...).
-        package_version: mnist-digits version that wrote the file.
-        git_commit: the source commit, when known.
-        created: ISO-8601 UTC time of writing.
-    """
-
-    model: str
-    model_config: dict[str, Any]
-    mean: float
-    std: float
-    classes: tuple[str, ...]
-    dataset: str = "mnist"
-    metrics: dict[str, Any] = field(default_factory=dict)
-    recipe: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-    package_version: str = __version__
-    git_commit: str = "unknown"
-    created: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps({"format": FORMAT, **asdict(self)}, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str, *, where: str) -> CheckpointMeta:
-        try:
-            data = json.loads(text)
-            if data.pop("format", None) != FORMAT:
-                raise ValueError("unknown format")
-            data["classes"] = tuple(data["classes"])
-            return cls(**data)
-        except (ValueError, TypeError, KeyError) as err:
-            raise CheckpointError(f"{where}: checkpoint metadata is unreadable ({err})") from None
+_META_KEY = META_KEY
+# CheckpointMeta lives in the torch-free meta module; re-exported so old imports keep working.
+__all__ = [
+    "BEST",
+    "FORMAT",
+    "LAST",
+    "CheckpointMeta",
+    "git_commit",
+    "load_checkpoint",
+    "read_meta",
+    "resolve_checkpoint",
+    "save_checkpoint",
+]
 
 
 def git_commit() -> str:

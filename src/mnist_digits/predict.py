@@ -1,25 +1,29 @@
 """Reading digits from people's images: ``Predictor`` turns any image into an honest answer.
 
 Every input goes through :func:`mnist_digits.preprocess.to_mnist` (the one preprocessing path),
-is normalised with the checkpoint's own statistics, and is scored with the checkpoint's own
-calibration: probabilities use its fitted temperature, and ``is_digit`` is false when the
-calibrated confidence falls below its reject threshold (chosen on validation data).
+is normalised with the model's own statistics, and is scored with the model's own calibration:
+probabilities use its fitted temperature, and ``is_digit`` is false when the calibrated
+confidence falls below its reject threshold (chosen on validation data).
+
+The model runs on a :class:`Backend`: :class:`TorchBackend` for ``.safetensors`` checkpoints
+(needs ``mnist-digits[train]``) or :class:`OnnxBackend` for exported ``.onnx`` models
+(onnxruntime only). This module imports neither PyTorch nor onnxruntime until one is used.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-import torch
-from torch import nn
 
-from mnist_digits.checkpoint import CheckpointMeta, load_checkpoint
 from mnist_digits.errors import CheckpointError, ImageError, MnistDigitsError
+from mnist_digits.meta import META_KEY, CheckpointMeta
+from mnist_digits.metrics import softmax
 from mnist_digits.preprocess import (
     MAX_BYTES,
     ImageSource,
@@ -46,6 +50,8 @@ __all__ = [
 ]
 
 SHIPPED = Path(__file__).parent / "weights" / "cnn-small.safetensors"
+# The same weights exported by ``make shipped-onnx``, for installs without PyTorch.
+SHIPPED_ONNX = SHIPPED.with_suffix(".onnx")
 # Without a calibrated threshold in the checkpoint, flag answers below 50% confidence.
 DEFAULT_REJECT = 0.5
 # When the two best classes hold 90% of the mass, the model is torn between two digits
@@ -107,31 +113,152 @@ class NumberPrediction:
         return float(np.prod([p.confidence for p in self.per_digit])) if self.per_digit else 0.0
 
 
-class Predictor:
-    """A trained model plus its preprocessing and calibration, ready for people's images."""
+class Backend(Protocol):
+    """Runs a model: MNIST-style uint8 images (N, 28, 28) in, logits (N, 10) out."""
 
-    def __init__(self, model: nn.Module, meta: CheckpointMeta, device: str = "cpu") -> None:
+    meta: CheckpointMeta
+
+    def logits28(self, images28: np.ndarray) -> np.ndarray:
+        """Logits (N, 10) float32 for uint8 images (N, 28, 28), white ink on black."""
+        ...
+
+
+class TorchBackend:
+    """A PyTorch model in eval mode; :meth:`load` reads a ``.safetensors`` or run folder."""
+
+    def __init__(self, model: Any, meta: CheckpointMeta, device: str = "cpu") -> None:
+        """Wrap a model already in memory (an ``nn.Module``, e.g. one just trained)."""
+        import torch
+
         self.model = model.to(device).eval()
         self.meta = meta
         self.device = torch.device(device)
-        self.temperature = float(meta.extra.get("temperature", 1.0))
-        self.reject_threshold = float(meta.extra.get("reject_threshold", DEFAULT_REJECT))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> TorchBackend:
+        """Load a run folder's best checkpoint or a ``.safetensors`` file."""
+        try:
+            from mnist_digits.checkpoint import load_checkpoint
+        except ModuleNotFoundError as err:
+            if (err.name or "").split(".")[0] not in ("torch", "safetensors"):
+                raise
+            raise CheckpointError(
+                f"{path}: a .safetensors checkpoint needs PyTorch; install mnist-digits[train] "
+                "or give an exported .onnx model"
+            ) from None
+        return cls(*load_checkpoint(path, device=device), device)
+
+    def logits28(self, images28: np.ndarray) -> np.ndarray:
+        import torch
+
+        x = normalize(images28, self.meta.mean, self.meta.std)  # (N, 28, 28) float32
+        with torch.inference_mode():
+            xt = torch.from_numpy(x).unsqueeze(1).to(self.device)  # (N, 1, 28, 28)
+            return self.model(xt).float().cpu().numpy()  # (N, 10)
+
+
+class OnnxBackend:
+    """An exported ``.onnx`` model on onnxruntime (see :mod:`mnist_digits.export`).
+
+    The graph normalises its 0..1 input itself; everything else (classes, temperature,
+    reject threshold) comes from the model's own metadata.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], device: str = "cpu", threads: int = 0) -> None:
+        """Open ``path``; ``threads`` = 0 lets onnxruntime use one thread per physical core."""
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise CheckpointError(f"{path} does not exist; give an exported .onnx model")
+        self.session = _onnx_session(file, device, threads)
+        text = self.session.get_modelmeta().custom_metadata_map.get(META_KEY)
+        if text is None:
+            raise CheckpointError(
+                f"{file}: has no mnist-digits metadata; export it with `mnist-digits export`"
+            )
+        self.meta = CheckpointMeta.from_json(text, where=str(file))
+        self.input_name = self.session.get_inputs()[0].name
+        shape = self.session.get_inputs()[0].shape
+        if list(shape[1:]) != [1, 28, 28]:
+            raise CheckpointError(f"{file}: expects input {shape}, not (N, 1, 28, 28) pixels")
+
+    def logits28(self, images28: np.ndarray) -> np.ndarray:
+        pixels = normalize(images28, 0.0, 1.0)[:, None]  # (N, 1, 28, 28) in 0..1
+        return np.asarray(self.session.run(None, {self.input_name: pixels})[0], np.float32)
+
+
+def _onnx_session(file: Path, device: str, threads: int) -> Any:
+    try:
+        import onnxruntime as ort
+    except ModuleNotFoundError:
+        raise CheckpointError(f"{file}: running .onnx models needs onnxruntime") from None
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3  # errors only: no warnings about unused initialisers
+    providers = ["CPUExecutionProvider"]
+    if device.startswith("cuda"):
+        providers.insert(0, "CUDAExecutionProvider")
+    try:
+        return ort.InferenceSession(str(file), options, providers=providers)
+    except Exception as err:  # onnxruntime raises its own classes (InvalidProtobuf, Fail, ...)
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise CheckpointError(f"{file}: not a readable ONNX model ({first})") from None
+
+
+def torch_available() -> bool:
+    """Whether PyTorch and safetensors can be imported (without importing them)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("torch", "safetensors"))
+
+
+def shipped_model() -> Path:
+    """The shipped ``.safetensors`` where PyTorch is installed, else the shipped ``.onnx``."""
+    if SHIPPED.is_file() and torch_available():
+        return SHIPPED
+    if SHIPPED_ONNX.is_file():
+        return SHIPPED_ONNX
+    if SHIPPED.is_file():
+        raise CheckpointError(
+            f"the shipped model in {SHIPPED.parent} is only a .safetensors, which needs PyTorch; "
+            "install mnist-digits[train] or give an .onnx model with --checkpoint"
+        )
+    raise CheckpointError(
+        f"no shipped model in {SHIPPED.parent}; give one with --checkpoint RUN_DIR|FILE"
+    )
+
+
+def load_backend(path: str | os.PathLike[str] | None = None, device: str = "cpu") -> Backend:
+    """A ``.onnx`` file runs on onnxruntime; a run folder or other file on PyTorch."""
+    target = shipped_model() if path is None else Path(path)
+    if target.suffix.lower() == ".onnx":
+        return OnnxBackend(target, device)
+    return TorchBackend.load(target, device)
+
+
+class Predictor:
+    """A trained model plus its preprocessing and calibration, ready for people's images."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.meta = backend.meta
+        self.temperature = float(self.meta.extra.get("temperature", 1.0))
+        self.reject_threshold = float(self.meta.extra.get("reject_threshold", DEFAULT_REJECT))
 
     @classmethod
     def from_checkpoint(
         cls, path: str | os.PathLike[str] | None = None, device: str = "cpu"
     ) -> Predictor:
-        """Load a run directory or weights file; None means the model shipped in the package."""
-        model, meta = load_checkpoint(SHIPPED if path is None else path, device=device)
-        return cls(model, meta, device)
+        """Load a run folder, a ``.safetensors`` or an ``.onnx`` file (chosen by suffix).
 
-    @torch.inference_mode()
+        None means the model shipped in the package: its ``.safetensors`` when PyTorch is
+        installed, else the same weights exported to ``.onnx``.
+        """
+        return cls(load_backend(path, device))
+
     def probabilities28(self, images28: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (N, 10) for MNIST-style uint8 images (N, 28, 28)."""
-        x = normalize(images28, self.meta.mean, self.meta.std)  # (N, 28, 28) float32
-        xt = torch.from_numpy(x).unsqueeze(1).to(self.device)  # (N, 1, 28, 28)
-        logits = self.model(xt).float() / self.temperature  # (N, 10)
-        return torch.softmax(logits, dim=1).cpu().numpy()
+        logits = self.backend.logits28(images28)  # (N, 10)
+        if not len(logits):
+            return np.zeros((0, 10), dtype=np.float32)
+        return softmax(logits, self.temperature).astype(np.float32)
 
     def predict_proba(self, images: ImageSource | Sequence[ImageSource]) -> np.ndarray:
         """Calibrated probabilities (N, 10); rows of an image with no ink are all zero."""

@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
     p.add_argument(
         "--checkpoint",
         default=None,
-        help="run folder or weights file (default: the model shipped with the package)",
+        help="run folder, .safetensors or exported .onnx model (default: the model shipped "
+        "with the package; its .onnx when PyTorch is not installed)",
     )
     p.add_argument("--multi", action="store_true", help="read a multi-digit number per image")
     p.add_argument("--top-k", type=int, default=0, help="also list the K most likely digits")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
 from mnist_digits.data.store import FetchReport
-from mnist_digits.train import Progress
+
+if TYPE_CHECKING:  # train imports PyTorch, which a serving install does not have
+    from mnist_digits.train import Progress
 
 
 def emit_json(data: Any) -> None:
