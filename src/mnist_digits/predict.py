@@ -225,11 +225,21 @@ def shipped_model() -> Path:
     )
 
 
-def load_backend(path: str | os.PathLike[str] | None = None, device: str = "cpu") -> Backend:
-    """A ``.onnx`` file runs on onnxruntime; a run folder or other file on PyTorch."""
+def load_backend(
+    path: str | os.PathLike[str] | None = None, device: str = "cpu", threads: int = 0
+) -> Backend:
+    """A ``.onnx`` file runs on onnxruntime; a run folder or other file on PyTorch.
+
+    ``threads`` > 0 caps the runtime's CPU threads (onnxruntime's session, or PyTorch's
+    process-wide setting); 0 leaves each runtime's default.
+    """
     target = shipped_model() if path is None else Path(path)
     if target.suffix.lower() == ".onnx":
-        return OnnxBackend(target, device)
+        return OnnxBackend(target, device, threads)
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
     return TorchBackend.load(target, device)
 
 
@@ -244,14 +254,15 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | os.PathLike[str] | None = None, device: str = "cpu"
+        cls, path: str | os.PathLike[str] | None = None, device: str = "cpu", threads: int = 0
     ) -> Predictor:
         """Load a run folder, a ``.safetensors`` or an ``.onnx`` file (chosen by suffix).
 
         None means the model shipped in the package: its ``.safetensors`` when PyTorch is
-        installed, else the same weights exported to ``.onnx``.
+        installed, else the same weights exported to ``.onnx``. ``threads`` > 0 caps the
+        runtime's CPU threads (a server gives each worker process one).
         """
-        return cls(load_backend(path, device))
+        return cls(load_backend(path, device, threads))
 
     def probabilities28(self, images28: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (N, 10) for MNIST-style uint8 images (N, 28, 28)."""

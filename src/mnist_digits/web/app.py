@@ -11,7 +11,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import numpy as np
-import torch
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -72,16 +71,15 @@ def _lifespan(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # One torch thread per worker process (see settings.DEFAULT_THREADS).
-        threads = torch.get_num_threads()
-        torch.set_num_threads(settings.threads)
-        app.state.predictor = predictor or Predictor.from_checkpoint(settings.model)
-        # The first forward pass pays torch's lazy set-up (~50 ms); pay it before serving.
+        # One runtime thread per worker process (see settings.DEFAULT_THREADS).
+        app.state.predictor = predictor or Predictor.from_checkpoint(
+            settings.model, threads=settings.threads
+        )
+        # The first forward pass pays the runtime's lazy set-up (~50 ms); pay it before serving.
         app.state.predictor.probabilities28(np.zeros((1, 28, 28), dtype=np.uint8))
         yield
         # Graceful shutdown is uvicorn's: it stops accepting, lets in-flight requests finish
         # (up to --timeout-graceful-shutdown), then runs this; the model needs no cleanup.
-        torch.set_num_threads(threads)  # an app embedded in a bigger process leaves it as found
 
     return lifespan
 
