@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from mnist_digits import __version__
-from mnist_digits.cli import data_cmd, model_cmd
+from mnist_digits.cli import data_cmd, eval_cmd, model_cmd
 from mnist_digits.errors import Interrupted, MnistDigitsError
 
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data_cmd.register(sub, HelpFormatter)
     model_cmd.register(sub, HelpFormatter)
+    eval_cmd.register(sub, HelpFormatter)
     return parser
 
 
