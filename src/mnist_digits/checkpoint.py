@@ -26,6 +26,8 @@ FORMAT = "mnist-digits-checkpoint/1"
 BEST = "best.safetensors"
 LAST = "last.safetensors"
 _META_KEY = "mnist_digits"
+# The installed package: checkpoints shipped in it are read, never rewritten.
+PACKAGE_DIR = Path(__file__).parent
 
 
 @dataclass(frozen=True)
@@ -128,8 +130,7 @@ def _write(target: Path, state: dict[str, torch.Tensor], meta: CheckpointMeta) -
 
 def inside_package(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` lies inside the installed ``mnist_digits`` package (never written to)."""
-    package = Path(__file__).resolve().parent
-    return Path(path).expanduser().resolve().is_relative_to(package)
+    return Path(path).expanduser().resolve().is_relative_to(PACKAGE_DIR.resolve())
 
 
 def update_meta(path: str | os.PathLike[str], **extra: Any) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from mnist_digits.checkpoint import read_meta
@@ -10,7 +11,7 @@ from mnist_digits.cli.common import add_data_options, add_json, ensure
 from mnist_digits.cli.render import emit_json, log
 from mnist_digits.errors import CheckpointError
 from mnist_digits.evaluation import SPLITS, evaluate_checkpoint, store_calibration, write_cache
-from mnist_digits.report import default_output, write_report
+from mnist_digits.report import check_output, default_output, write_report
 
 
 def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
@@ -81,10 +82,11 @@ def _store_temperature(path: str, calibration: dict[str, Any]) -> str | None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    out = check_output(Path(args.out) if args.out else default_output(args.runs))
     ensure(args, read_meta(args.runs[0]).dataset)
     files = write_report(
         args.runs,
-        args.out or default_output(args.runs),
+        out,
         corruptions=not args.no_corruptions,
         seed=args.seed,
         data_dir=args.data_dir,
