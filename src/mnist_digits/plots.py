@@ -713,7 +713,9 @@ def confusion_difference(
     class right more often, red the other way; cells that do not change are blank.
     """
     diff = np.asarray(cm_b, dtype=np.int64) - np.asarray(cm_a, dtype=np.int64)  # (C, C)
-    limit = max(1, int(np.abs(diff).max()))
+    # Scale colours to the mistakes: the diagonal sums every row's changes and would wash
+    # them out; its cells saturate instead, their numbers still exact.
+    limit = max(1, int(np.abs(diff - np.diag(np.diag(diff))).max()))
     harm = diff.astype(np.float64)  # > 0: worse for b; on the diagonal more is better
     np.fill_diagonal(harm, -np.diag(diff))
     fig = _figure(6.8, 5.8, f"Where the confusion matrices differ: {names[1]} − {names[0]}")

@@ -170,11 +170,21 @@ def lr_trace(
     )
 
 
-def _curves(run: RunData, n_train: int) -> plots.Curves:
-    h = run.history
-    x, lr = lr_trace(run.config, len(h), n_train)
+def history_curves(
+    name: str, history: list[EpochStats], config: dict[str, Any], n_train: int
+) -> plots.Curves:
+    """A run's per-epoch metrics and its learning-rate schedule, ready for ``training_curves``.
+
+    Args:
+        name: Legend name.
+        history: Per-epoch metrics (``experiment.read_history`` or ``TrainResult.history``).
+        config: The training settings (``TrainConfig.to_dict()`` or ``config.json``).
+        n_train: Size of the dataset's training split, before the validation hold-out.
+    """
+    x, lr = lr_trace(config, len(history), n_train)
+    h = history
     return plots.Curves(
-        run.name,
+        name,
         [e.epoch for e in h],
         [e.train_loss for e in h],
         [e.val_loss for e in h],
@@ -183,6 +193,10 @@ def _curves(run: RunData, n_train: int) -> plots.Curves:
         x,
         lr,
     )
+
+
+def _curves(run: RunData, n_train: int) -> plots.Curves:
+    return history_curves(run.name, run.history, run.config, n_train)
 
 
 def _saliency_pick(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
