@@ -342,7 +342,9 @@ def per_class_accuracy(
         pct = 100 * np.asarray(accs)
         offset = (i - (len(values) - 1) / 2) * width
         bars = ax.bar(x + offset, pct, width, color=run_colour(i), label=f"{name}: per class")
-        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
+        # A white box keeps each value readable where the dashed overall line crosses it.
+        box = {"fc": "white", "ec": "none", "pad": 0.3, "alpha": 0.85}
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1, bbox=box)
         ax.axhline(
             100 * overall[name],
             color=run_colour(i),
