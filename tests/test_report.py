@@ -72,6 +72,7 @@ def test_report_cli_prints_the_path_and_reuses_cached_corruptions(tiny, tmp_path
     run = make_fake_run(tiny, tmp_path)
     argv = ["--data-dir", str(run.data_dir)]
     assert main(["evaluate", str(run.run_dir), "--corruptions", "--seed", "5", *argv]) == 0
+    assert main(["evaluate", str(run.run_dir), *argv]) == 0  # keeps the cached corruptions
     capsys.readouterr()
     assert main(["report", str(run.run_dir), "--no-corruptions", "--seed", "5", *argv]) == 0
     out = capsys.readouterr().out.strip()

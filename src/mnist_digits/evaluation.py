@@ -352,13 +352,17 @@ def store_calibration(path: str | os.PathLike[str], calibration: dict[str, Any])
 def write_cache(run_dir: str | os.PathLike[str], figures: dict[str, Any]) -> Path | None:
     """Keep the figures beside a run's checkpoints as ``evaluation.json`` for ``report``.
 
-    Only a training run folder (one holding ``config.json``) gets the file; returns its path,
-    or None when ``run_dir`` is not one.
+    Corruption figures cached earlier for the same weights are kept when ``figures`` has none,
+    so a quick ``evaluate`` does not throw away a minute of corruptions. Only a training run
+    folder (one holding ``config.json``) gets the file; returns its path, or None otherwise.
     """
     folder = Path(run_dir)
     folder = folder if folder.is_dir() else folder.parent
     if not (folder / "config.json").is_file() or inside_package(folder):
         return None
+    earlier = read_cache(folder, figures["fingerprint"]) or {}
+    if "corruptions" not in figures and "corruptions" in earlier:
+        figures = {**figures, "corruptions": earlier["corruptions"]}
     atomic_write(folder / CACHE_FILE, (json.dumps(figures, indent=1) + "\n").encode())
     return folder / CACHE_FILE
 
