@@ -26,7 +26,8 @@ run: setup system-deps
 	$(BIN)/mnist-digits data download
 	$(BIN)/mnist-digits data info
 	$(BIN)/mnist-digits train --out $(RUN_DIR) --force
-	$(BIN)/mnist-digits evaluate $(RUN_DIR)
+	$(BIN)/mnist-digits evaluate $(RUN_DIR) --corruptions
+	$(BIN)/mnist-digits report $(RUN_DIR)
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

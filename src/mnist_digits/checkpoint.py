@@ -3,12 +3,14 @@ to use them (model name and config, normalisation, classes, metrics, recipe, ver
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import tempfile
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -22,17 +24,22 @@ from mnist_digits.models import create_model
 BEST = "best.safetensors"
 LAST = "last.safetensors"
 _META_KEY = META_KEY
+# The installed package: checkpoints shipped in it are read, never rewritten.
+PACKAGE_DIR = Path(__file__).parent
 # CheckpointMeta lives in the torch-free meta module; re-exported so old imports keep working.
 __all__ = [
     "BEST",
     "FORMAT",
     "LAST",
+    "PACKAGE_DIR",
     "CheckpointMeta",
     "git_commit",
     "load_checkpoint",
     "read_meta",
     "resolve_checkpoint",
     "save_checkpoint",
+    "update_meta",
+    "weights_fingerprint",
 ]
 
 
@@ -66,12 +73,16 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
 
 def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, meta: CheckpointMeta) -> Path:
     """Write weights and metadata atomically (temp file, then rename)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     if not meta.created:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         meta = CheckpointMeta(**{**asdict(meta), "created": stamp})
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return _write(Path(path), state, meta)
+
+
+def _write(target: Path, state: dict[str, torch.Tensor], meta: CheckpointMeta) -> Path:
+    """Write ``state`` and ``meta`` to a temp file beside ``target``, then rename over it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -81,6 +92,43 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, meta: Checkp
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def inside_package(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` lies inside the installed ``mnist_digits`` package (never written to)."""
+    return Path(path).expanduser().resolve().is_relative_to(PACKAGE_DIR.resolve())
+
+
+def update_meta(path: str | os.PathLike[str], **extra: Any) -> Path:
+    """Merge ``extra`` into a checkpoint's ``meta.extra`` and rewrite the file atomically.
+
+    The weights are copied unchanged. ``path`` may be a run directory (its best checkpoint).
+
+    Raises:
+        CheckpointError: the file lies inside the installed package, or cannot be written.
+    """
+    file = resolve_checkpoint(path)
+    if inside_package(file):
+        raise CheckpointError(f"{file} ships with the package and is never modified")
+    meta = read_meta(file)
+    meta = CheckpointMeta(**{**asdict(meta), "extra": {**meta.extra, **extra}})
+    try:
+        return _write(file, load_file(str(file)), meta)
+    except OSError as err:
+        raise CheckpointError(f"cannot rewrite {file}: {err.strerror}") from None
+
+
+def weights_fingerprint(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a checkpoint's tensors (names, dtypes, shapes, bytes), ignoring metadata.
+
+    Rewriting the metadata (as ``update_meta`` does) keeps the fingerprint, so figures cached
+    for these weights stay valid; retraining changes it.
+    """
+    digest = hashlib.sha256()
+    for name, tensor in sorted(load_file(str(resolve_checkpoint(path))).items()):
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def read_meta(path: str | os.PathLike[str]) -> CheckpointMeta:

@@ -13,7 +13,16 @@ from mnist_digits.errors import Interrupted, MnistDigitsError
 
 # Modules only the `train` extra installs. A serving install (`mnist-digits[serve]`) lacks
 # them: commands that need them then say how to install them instead of showing a traceback.
-TRAIN_EXTRA = ("torch", "safetensors", "tensorboard", "yaml", "onnx", "onnxscript")
+TRAIN_EXTRA = (
+    "torch",
+    "safetensors",
+    "tensorboard",
+    "yaml",
+    "onnx",
+    "onnxscript",
+    "matplotlib",
+    "seaborn",
+)
 INSTALL_TRAIN = "pip install 'mnist-digits[train]'"
 
 
@@ -41,10 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     _register_or_stub(
         sub,
         "model_cmd",
+        {"train": "train a model from the registry", "models": "list the model registry"},
+    )
+    _register_or_stub(
+        sub,
+        "eval_cmd",
         {
-            "train": "train a model from the registry",
-            "evaluate": "test accuracy, loss and per-class accuracy",
-            "models": "list the model registry",
+            "evaluate": "accuracy, calibration, OOD separation and corruptions",
+            "report": "one self-contained HTML report of runs",
         },
     )
     export_cmd.register(sub, HelpFormatter)

@@ -1,4 +1,4 @@
-"""``mnist-digits train``, ``evaluate`` and ``models``."""
+"""``mnist-digits train`` and ``models``."""
 
 from __future__ import annotations
 
@@ -6,14 +6,9 @@ import argparse
 from dataclasses import fields
 from typing import Any
 
-import torch
-
-from mnist_digits.checkpoint import load_checkpoint
 from mnist_digits.cli.common import add_data_options, add_json, ensure
 from mnist_digits.cli.render import TrainBars, emit_json, log
 from mnist_digits.config import TrainConfig, load_config_file, resolve_config
-from mnist_digits.data import load_dataset, normalized_tensors
-from mnist_digits.evaluate import evaluate
 from mnist_digits.experiment import (
     RunSummary,
     default_run_dir,
@@ -53,14 +48,6 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
     add_data_options(train, dataset=False)
     add_json(train)
     train.set_defaults(handler=cmd_train)
-    ev = sub.add_parser(
-        "evaluate", help="test accuracy, loss and per-class accuracy", formatter_class=fmt
-    )
-    ev.add_argument("model", metavar="RUN_DIR|WEIGHTS", help="a run folder or .safetensors file")
-    ev.add_argument("--split", default="test", choices=["test", "train"], help="split to score")
-    add_data_options(ev, dataset=False)
-    add_json(ev)
-    ev.set_defaults(handler=cmd_evaluate)
     models = sub.add_parser("models", help="list the model registry", formatter_class=fmt)
     add_json(models)
     models.set_defaults(handler=cmd_models)
@@ -125,25 +112,6 @@ def _print_summary(summary: RunSummary, as_json: bool) -> int:
             f"(val {summary.val_accuracy:.4f}, best epoch {summary.best_epoch}) "
             f"in {summary.train_seconds:.1f} s of training; run saved to {summary.run_dir}"
         )
-    return 0
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    model, meta = load_checkpoint(args.model)
-    ensure(args, meta.dataset)
-    ds = load_dataset(meta.dataset, args.split, data_dir=args.data_dir)
-    x, y = normalized_tensors(ds, mean=meta.mean, std=meta.std)
-    assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
-    m = evaluate(model, x, y)
-    if args.json:
-        emit_json({"model": meta.model, "split": args.split, **m.to_dict()})
-        return 0
-    print(
-        f"{meta.model} on {meta.dataset} {args.split}: accuracy {m.accuracy:.4f}  "
-        f"loss {m.loss:.4f}  ({m.n} images)"
-    )
-    for name, acc in zip(meta.classes, m.per_class_accuracy, strict=True):
-        print(f"  {name:>12}  {acc:.4f}")
     return 0
 
 
