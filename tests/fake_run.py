@@ -51,7 +51,7 @@ def make_fake_run(tiny, root: Path, name: str = "run", seed: int = 0) -> FakeRun
     (run / "metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in epochs))
     (run / "summary.json").write_text(json.dumps({"train_seconds": 0.3, "epochs": 3}))
     torch.manual_seed(seed)
-    model = create_model("mlp-seed", hidden=8)
+    model = create_model("mlp-seed", width=8)
     meta = CheckpointMeta(
         "mlp-seed",
         {"hidden": 8},

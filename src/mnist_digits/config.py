@@ -23,6 +23,9 @@ class TrainConfig:
 
     model: str = _f("cnn-small", "architecture name from the model registry")
     recipe: str = _f("", "a name for this recipe, recorded in checkpoints (default: <model>)")
+    width: int = _f(
+        0, "model width: hidden units (MLPs) or first-stage channels (CNNs); 0: default"
+    )
     dataset: str = _f("mnist", "dataset to train on", ("mnist", "fashion-mnist"))
     epochs: int = _f(10, "passes over the training split")
     batch_size: int = _f(128, "images per optimisation step")
@@ -69,14 +72,18 @@ class TrainConfig:
             raise ConfigError("warmup and label_smoothing must be in [0, 1)")
         if not 0 <= self.ema < 1:
             raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
-        if min(self.augment, self.elastic, self.patience, self.outlier_exposure) < 0:
-            raise ConfigError("augment, elastic, patience and outlier_exposure must be >= 0")
+        if min(self.augment, self.elastic, self.patience, self.outlier_exposure, self.width) < 0:
+            raise ConfigError("augment, elastic, patience, outlier_exposure and width must be >= 0")
         if not 0 < self.val_size < 60_000:
             raise ConfigError(f"val_size must be between 1 and 59999, got {self.val_size}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def model_config(self) -> dict[str, Any]:
+        """Keyword configuration for the model builder (empty: the model's defaults)."""
+        return {"width": self.width} if self.width else {}
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

@@ -261,7 +261,7 @@ def _save_checkpoints(
     }
     meta = CheckpointMeta(
         model=cfg.model,
-        model_config={},
+        model_config=cfg.model_config(),
         mean=spec.mean,
         std=spec.std,
         classes=spec.classes,

@@ -58,7 +58,10 @@ def get_model_entry(name: str) -> ModelEntry:
 
 
 def create_model(name: str, **config: Any) -> nn.Module:
-    """Build a registered model with optional keyword configuration."""
+    """Build a registered model with optional keyword configuration.
+
+    Every builder takes ``width``: hidden units for MLPs, first-stage channels for CNNs.
+    """
     entry = get_model_entry(name)
     try:
         return entry.builder(**config)
@@ -90,8 +93,8 @@ class MLPSeed(nn.Module):
     "the original notebook's MLP 784-50-50-10 (ReLU), trained on logits",
     recipe={"epochs": 10, "batch_size": 128, "lr": 3e-3, "optimizer": "adam"},
 )
-def mlp_seed(hidden: int = 50) -> nn.Module:
-    return MLPSeed(hidden=hidden)
+def mlp_seed(width: int = 50) -> nn.Module:
+    return MLPSeed(hidden=width)
 
 
 class MLP(nn.Module):
@@ -189,8 +192,8 @@ class StrongCNN(nn.Module):
         "weight_decay": 0.05,
     },
 )
-def mlp(hidden: int = 512, dropout: float = 0.2) -> nn.Module:
-    return MLP(hidden=hidden, dropout=dropout)
+def mlp(width: int = 512, dropout: float = 0.2) -> nn.Module:
+    return MLP(hidden=width, dropout=dropout)
 
 
 @register_model(

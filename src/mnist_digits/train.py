@@ -222,7 +222,7 @@ class Trainer:
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.shuffle = torch.Generator().manual_seed(cfg.seed)
         self.aug_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
-        self.model = create_model(cfg.model).to(self.device)
+        self.model = create_model(cfg.model, **cfg.model_config()).to(self.device)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.forward = torch.compile(self.model) if cfg.compile else self.model
