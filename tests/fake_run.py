@@ -54,7 +54,7 @@ def make_fake_run(tiny, root: Path, name: str = "run", seed: int = 0) -> FakeRun
     model = create_model("mlp-seed", width=8)
     meta = CheckpointMeta(
         "mlp-seed",
-        {"hidden": 8},
+        {"width": 8},
         0.5,
         0.29,
         tuple("0123456789"),
