@@ -1,0 +1,46 @@
+"""Install a finished run's best checkpoint as the weights shipped in the package.
+
+    python scripts/ship_weights.py RUN_DIR
+
+Copies RUN_DIR/best.safetensors to src/mnist_digits/weights/cnn-small.safetensors and writes
+cnn-small.json beside it: the exact recipe, the metrics and the calibration the run recorded.
+Refuses a run whose recipe has no file in recipes/ (the shipped weights must be reproducible).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from mnist_digits.checkpoint import read_meta, resolve_checkpoint
+from mnist_digits.predict import SHIPPED
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(run_dir: str) -> int:
+    meta = read_meta(run_dir)
+    name = meta.recipe.get("recipe", "")
+    if not (ROOT / "recipes" / f"{name}.toml").is_file():
+        print(
+            f"ship_weights: {run_dir} was trained by recipe {name!r}, which has no file in "
+            "recipes/; train with --config recipes/<name>.toml",
+            file=sys.stderr,
+        )
+        return 2
+    record = {k: v for k, v in asdict(meta).items() if k != "classes"}
+    tmp = SHIPPED.with_suffix(".tmp")
+    shutil.copyfile(resolve_checkpoint(run_dir), tmp)
+    tmp.replace(SHIPPED)
+    SHIPPED.with_suffix(".json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    print(f"shipped {name}: test accuracy {meta.metrics['test_accuracy']:.4f} -> {SHIPPED}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    sys.exit(main(sys.argv[1]))

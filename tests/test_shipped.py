@@ -1,0 +1,36 @@
+"""The weights shipped in the package: accuracy on the MNIST test set, and a recorded recipe."""
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnist_digits.checkpoint import load_checkpoint
+from mnist_digits.data import load_dataset, normalized_tensors
+from mnist_digits.evaluate import evaluate
+from mnist_digits.predict import SHIPPED
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_metadata_names_the_recipe_that_made_them():
+    _, meta = load_checkpoint(SHIPPED)
+    name = meta.recipe["recipe"]
+    recipe = tomllib.loads((ROOT / "recipes" / f"{name}.toml").read_text())["train"]
+    for key, value in recipe.items():
+        assert meta.recipe[key] == value, key
+    record = json.loads(SHIPPED.with_suffix(".json").read_text())
+    assert record["recipe"] == meta.recipe and record["metrics"] == meta.metrics
+    assert {"temperature", "reject_threshold"} <= set(meta.extra)
+
+
+@pytest.mark.slow
+def test_shipped_weights_reach_99_5_percent(mnist_home):
+    model, meta = load_checkpoint(SHIPPED)
+    x, y = normalized_tensors(load_dataset("mnist", "test"), mean=meta.mean, std=meta.std)
+    assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
+    accuracy = evaluate(model, x, y).accuracy
+    assert accuracy >= 0.995, accuracy
+    assert accuracy == pytest.approx(meta.metrics["test_accuracy"], abs=1e-4)
