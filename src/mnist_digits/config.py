@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_digits.errors import ConfigError
-from mnist_digits.models import get_model_entry
+from mnist_digits.models import get_model_entry, width_config
 
 
 def _f(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
@@ -22,6 +22,9 @@ class TrainConfig:
     then flags; the resolved result is saved beside every run as ``config.json``."""
 
     model: str = _f("mlp-seed", "architecture name from the model registry")
+    width: int = _f(
+        0, "model width: first-stage channels (CNNs) or hidden units (MLPs); 0: default"
+    )
     recipe: str = _f("", "a name for this recipe, recorded in checkpoints (default: <model>)")
     dataset: str = _f("mnist", "dataset to train on", ("mnist", "fashion-mnist"))
     epochs: int = _f(10, "passes over the training split")
@@ -71,6 +74,9 @@ class TrainConfig:
             raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
         if min(self.augment, self.elastic, self.patience, self.outlier_exposure) < 0:
             raise ConfigError("augment, elastic, patience and outlier_exposure must be >= 0")
+        if self.width < 0:
+            raise ConfigError(f"width must be >= 0 (0: the model's default), got {self.width}")
+        width_config(self.model, self.width)  # a model without a width refuses one
         if not 0 < self.val_size < 60_000:
             raise ConfigError(f"val_size must be between 1 and 59999, got {self.val_size}")
         return self

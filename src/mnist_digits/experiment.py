@@ -31,6 +31,7 @@ from mnist_digits.data import Dataset, get_spec, load_dataset, normalized_tensor
 from mnist_digits.data.store import atomic_write
 from mnist_digits.errors import ConfigError, DataError, Interrupted
 from mnist_digits.evaluate import evaluate, infer
+from mnist_digits.models import width_config
 from mnist_digits.train import (
     EpochStats,
     Progress,
@@ -261,7 +262,7 @@ def _save_checkpoints(
     }
     meta = CheckpointMeta(
         model=cfg.model,
-        model_config={},
+        model_config=width_config(cfg.model, cfg.width),
         mean=spec.mean,
         std=spec.std,
         classes=spec.classes,

@@ -24,7 +24,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from mnist_digits.augment import augment_batch
 from mnist_digits.config import TrainConfig
 from mnist_digits.data import Dataset, normalized_tensors
-from mnist_digits.models import create_model
+from mnist_digits.models import create_model, width_config
 
 # Loss and accuracy are read back from the device only every few steps: a .item() per step
 # would synchronise a GPU 430 times an epoch at batch 128.
@@ -217,7 +217,7 @@ class Trainer:
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.shuffle = torch.Generator().manual_seed(cfg.seed)
         self.aug_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
-        self.model = create_model(cfg.model).to(self.device)
+        self.model = create_model(cfg.model, **width_config(cfg.model, cfg.width)).to(self.device)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.forward = torch.compile(self.model) if cfg.compile else self.model
