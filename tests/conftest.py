@@ -106,3 +106,15 @@ def mnist_home() -> Path:
 
     ensure_dataset("mnist")
     return data_home()
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Torch on one thread for the test: small models on a two-core machine shared with other
+    processes wait more than they gain with a second thread (twice as slow here)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
