@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from mnist_digits import __version__
-from mnist_digits.cli import data_cmd, model_cmd, predict_cmd
+from mnist_digits.cli import data_cmd, model_cmd, predict_cmd, tune_cmd
 from mnist_digits.errors import Interrupted, MnistDigitsError
 
 
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cmd.register(sub, HelpFormatter)
     predict_cmd.register(sub, HelpFormatter)
     model_cmd.register(sub, HelpFormatter)
+    tune_cmd.register(sub, HelpFormatter)
     return parser
 
 
