@@ -628,6 +628,8 @@ def write_plots(study: optuna.Study, out: Path) -> dict[str, str]:
             figure = draw().figure
         except (ValueError, RuntimeError):  # too little variety for this plot yet
             continue
+        # Optuna's default 6.4 x 4.8 in squeezes nine parallel axes into unreadable labels.
+        figure.set_size_inches(12, 6)
         figure.savefig(out / name, dpi=100, bbox_inches="tight")
         plt.close(figure)
         files[key] = str(out / name)
