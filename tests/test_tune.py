@@ -30,6 +30,7 @@ from mnist_digits.config import load_config_file, resolve_config
 from mnist_digits.train import Progress, TrainData, train
 from mnist_digits.tune import (
     FINISHED,
+    baseline_epochs,
     baseline_params,
     database_url,
     fail_orphans,
@@ -57,13 +58,15 @@ def test_search_space_maps_onto_a_valid_train_config(model):
     assert names == wanted | {"width"}
 
 
-def test_baseline_is_the_default_recipe_clipped_to_the_budget():
-    base = resolve_config({}, {"model": "cnn-small"})
-    params = baseline_params(base, budget_epochs=2)
+def test_baselines_are_the_default_recipe_at_its_epochs_and_at_the_budget():
+    base = resolve_config({}, {"model": "cnn-small"})  # 1 epoch
+    assert baseline_epochs(base, 3) == {"default": 1, "default-at-budget": 3}
+    assert baseline_epochs(replace(base, epochs=5), 3) == {"default": 3}
+    params = baseline_params(base, 1)
     assert params is not None
     assert (params["lr"], params["batch_size"], params["epochs"]) == (base.lr, 128, 1)
     assert (params["augment"], params["ema"], params["width"]) == (0.0, 0.0, 16)
-    assert baseline_params(replace(base, batch_size=100), 2) is None  # not among the choices
+    assert baseline_params(replace(base, batch_size=100), 1) is None  # not among the choices
 
 
 def test_best_toml_round_trips_through_train_config(tmp_path):
@@ -143,7 +146,8 @@ def test_short_sweep_on_the_default_journal_storage(mnist_home, tmp_path, capsys
     assert main([*flags, "--trials", "3"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["trials"]["complete"] + summary["trials"]["pruned"] == 3
-    assert summary["baseline"]["number"] == 0 and summary["best"]["val_accuracy"] > 0.8
+    assert list(summary["baselines"]) == ["default"]  # mlp-seed's 10 epochs exceed the budget
+    assert summary["baselines"]["default"]["number"] == 0 and summary["best"]["val_accuracy"] > 0.8
     for name in ("best.toml", "journal.log", "tune-summary.json", "tune-summary.md"):
         assert (out / name).is_file(), name
     for name in ("optimization_history", "param_importances", "parallel_coordinate"):

@@ -66,6 +66,7 @@ WEIGHT_DECAY = {"adamw": (1e-5, 0.2), "adam": (1e-6, 1e-3), "sgd": (1e-6, 1e-3)}
 LR_RANGE = (1e-4, 3e-2)  # 30x either side of the registry's Adam peaks (3e-3 to 1e-2)
 AUGMENT_MAX = 1.5  # 1.0 rotates ±12°; 1.5 (±18°) is about where a 7 starts to look like a 1
 SMOOTHING_MAX = 0.2
+BASELINE_NAMES = {"default": "Default recipe", "default-at-budget": "Default recipe, whole budget"}
 # The median pruner waits for this many finished trials before it compares a trial with them.
 STARTUP_TRIALS = 3
 
@@ -138,7 +139,7 @@ class TuneResult:
     out: Path
     best_trial: int | None
     best_value: float | None
-    baseline_value: float | None
+    baselines: dict[str, float]
     finished: int
     files: dict[str, str]
     summary: dict[str, Any]
@@ -164,7 +165,7 @@ def run_study(options: TuneOptions, callback: TuneCallback | None = None) -> Tun
         else:
             optuna.storages.fail_stale_trials(study)
         if not study.trials:
-            _enqueue_baseline(study, base, options.budget_epochs)
+            _enqueue_baselines(study, base, options.budget_epochs)
         _optimize(study, options, base, callback)
         summary = write_outputs(study, options, base, time.perf_counter() - started)
     return _result(study, options, summary)
@@ -352,18 +353,18 @@ def width_choices(model: str) -> tuple[int, ...]:
     return tuple(sorted({max(1, round(default * f)) for f in WIDTH_FACTORS})) if default else ()
 
 
-def baseline_params(base: TrainConfig, budget_epochs: int) -> dict[str, Any] | None:
-    """The base recipe as search-space values, so trial 0 measures it under the same budget.
+def baseline_params(base: TrainConfig, epochs: int) -> dict[str, Any] | None:
+    """The base recipe at ``epochs`` as search-space values, to queue it as a trial.
 
-    Values outside the space are clipped (weight decay 0 becomes the range's floor, epochs the
-    budget); None when a categorical value (batch size, EMA, width) is not among the choices.
+    Values outside the space are clipped (weight decay 0 becomes the range's floor); None when
+    a categorical value (batch size, EMA, width) is not among the choices.
     """
     wd_low, wd_high = WEIGHT_DECAY.get(base.optimizer, WEIGHT_DECAY["adam"])
     params: dict[str, Any] = {
         "lr": min(max(base.lr, LR_RANGE[0]), LR_RANGE[1]),
         "weight_decay": min(max(base.weight_decay, wd_low), wd_high),
         "batch_size": base.batch_size,
-        "epochs": min(base.epochs, budget_epochs),
+        "epochs": epochs,
         "augment": min(base.augment, AUGMENT_MAX),
         "label_smoothing": min(base.label_smoothing, SMOOTHING_MAX),
         "ema": base.ema,
@@ -377,10 +378,22 @@ def baseline_params(base: TrainConfig, budget_epochs: int) -> dict[str, Any] | N
     return params
 
 
-def _enqueue_baseline(study: optuna.Study, base: TrainConfig, budget_epochs: int) -> None:
-    params = baseline_params(base, budget_epochs)
-    if params is not None:
-        study.enqueue_trial(params, user_attrs={"baseline": True}, skip_if_exists=True)
+def baseline_epochs(base: TrainConfig, budget_epochs: int) -> dict[str, int]:
+    """The baselines a new study runs first: the default recipe with its own epochs (at most
+    the budget), and, when that is fewer, the same recipe trained for the whole budget, so a
+    gain from tuning can be told apart from a gain from training longer."""
+    own = min(base.epochs, budget_epochs)
+    runs = {"default": own}
+    if own < budget_epochs:
+        runs["default-at-budget"] = budget_epochs
+    return runs
+
+
+def _enqueue_baselines(study: optuna.Study, base: TrainConfig, budget_epochs: int) -> None:
+    for kind, epochs in baseline_epochs(base, budget_epochs).items():
+        params = baseline_params(base, epochs)
+        if params is not None:
+            study.enqueue_trial(params, user_attrs={"baseline": kind}, skip_if_exists=True)
 
 
 def _load_data(options: TuneOptions, base: TrainConfig) -> TrainData:
@@ -411,6 +424,10 @@ class _Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         values = search_space(trial, self.base, self.options.budget_epochs)
         recipe = f"tune-{self.options.study}-trial-{trial.number}"
+        if trial.user_attrs.get("baseline"):
+            # A baseline trains the base recipe exactly; its params are only the nearest points
+            # of the space (weight decay 0 has none on a log scale).
+            values = {"epochs": values["epochs"]}
         cfg = replace(self.base, **values, recipe=recipe).validate()
         trial.set_user_attr("worker", worker_id())
         trial.set_user_attr("config", cfg.to_dict())
@@ -481,11 +498,14 @@ def _last_value(trial: FrozenTrial) -> float | None:
     return steps[max(steps)] if steps else None
 
 
-def _baseline(study: optuna.Study) -> FrozenTrial | None:
+def _baselines(study: optuna.Study) -> dict[str, FrozenTrial]:
+    """The first complete trial of each baseline kind."""
+    found: dict[str, FrozenTrial] = {}
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if trial.user_attrs.get("baseline"):
-            return trial
-    return None
+        kind = trial.user_attrs.get("baseline")
+        if isinstance(kind, str):
+            found.setdefault(kind, trial)
+    return found
 
 
 def best_config(trial: FrozenTrial) -> TrainConfig:
@@ -545,7 +565,7 @@ def summarize(
     files: dict[str, str],
 ) -> dict[str, Any]:
     """The study's figures as one JSON-ready dict (tune-summary.json)."""
-    best, baseline = _best(study), _baseline(study)
+    best, baselines = _best(study), _baselines(study)
     counts = {s.name.lower(): 0 for s in TrialState}
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name.lower()] += 1
@@ -553,9 +573,9 @@ def summarize(
         study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
         key=lambda t: (-(t.value or 0.0), t.number),
     )
-    gain = None
-    if best is not None and baseline is not None:
-        gain = (best.value or 0.0) - (baseline.value or 0.0)
+    gains = {}
+    if best is not None:
+        gains = {k: (best.value or 0.0) - (t.value or 0.0) for k, t in baselines.items()}
     return {
         "study": options.study,
         "storage": mask_url(options.storage or str(options.out / JOURNAL)),
@@ -565,8 +585,8 @@ def summarize(
         "objective": "validation accuracy of the best epoch (the test split is never used)",
         "trials": counts,
         "best": _trial_dict(best),
-        "baseline": _trial_dict(baseline),
-        "gain_over_baseline": gain,
+        "baselines": {kind: _trial_dict(t) for kind, t in baselines.items()},
+        "gains_over_baselines": gains,
         "top": [_trial_dict(t) for t in ranked[:5]],
         "importances": importances(study),
         "worker_seconds": round(seconds, 1),
@@ -638,7 +658,7 @@ def write_plots(study: optuna.Study, out: Path) -> dict[str, str]:
 
 def summary_markdown(summary: dict[str, Any]) -> str:
     """tune-summary.md: the study in a page, for the run report."""
-    best, base, counts = summary["best"], summary["baseline"], summary["trials"]
+    best, counts = summary["best"], summary["trials"]
     lines = [
         f"# Tuning: study `{summary['study']}`",
         "",
@@ -653,10 +673,11 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         lines.append(
             f"Best: trial {best['number']}, validation accuracy {best['val_accuracy']:.4f}."
         )
-    if base is not None:
-        gain = summary["gain_over_baseline"]
+    for kind, base in summary["baselines"].items():
+        gain = summary["gains_over_baselines"].get(kind)
         lines.append(
-            f"Default recipe (trial {base['number']}): {base['val_accuracy']:.4f}"
+            f"{BASELINE_NAMES.get(kind, kind)} ({base['params'].get('epochs')} epochs, trial "
+            f"{base['number']}): {base['val_accuracy']:.4f}"
             + (f"; the best is {100 * gain:+.2f} points." if gain is not None else ".")
         )
     if "best_toml" in summary["files"]:
@@ -697,13 +718,13 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def _result(study: optuna.Study, options: TuneOptions, summary: dict[str, Any]) -> TuneResult:
-    best, baseline = summary["best"], summary["baseline"]
+    best = summary["best"]
     return TuneResult(
         study=options.study,
         out=options.out,
         best_trial=best["number"] if best else None,
         best_value=best["val_accuracy"] if best else None,
-        baseline_value=baseline["val_accuracy"] if baseline else None,
+        baselines={k: t["val_accuracy"] for k, t in summary["baselines"].items()},
         finished=finished_count(study),
         files=dict(summary["files"]),
         summary=summary,

@@ -113,9 +113,10 @@ def _print_result(result: TuneResult, as_json: bool) -> int:
         f"{counts['fail']} failed trials"
     )
     if result.best_value is not None:
-        base = f"{result.baseline_value:.4f}" if result.baseline_value is not None else "-"
         print(f"best val accuracy {result.best_value:.4f} (trial {result.best_trial})")
-        print(f"default recipe (trial 0, same budget) {base}")
+        for kind, base in result.summary["baselines"].items():
+            epochs, number = base["params"].get("epochs"), base["number"]
+            print(f"baseline {kind}, trial {number} (epochs={epochs}): {base['val_accuracy']:.4f}")
         print(f"reproduce: mnist-digits train --config {result.files['best_toml']}")
     print(f"summary: {result.files['summary_md']}")
     return 0
