@@ -65,6 +65,14 @@ def test_helpers_do_nothing_outside_torchrun():
     distributed.check_batches(1001, 100)  # one process never lacks images
 
 
+def test_a_stray_rank_variable_does_not_silence_a_single_process(monkeypatch):
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert distributed.is_main()
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    assert distributed.launched() and not distributed.is_main()
+
+
 def test_a_batch_that_leaves_a_rank_empty_is_refused(monkeypatch):
     monkeypatch.setattr(distributed, "active", lambda: True)
     monkeypatch.setattr(distributed, "world_size", lambda: 2)

@@ -37,7 +37,10 @@ def active() -> bool:
 
 def rank() -> int:
     """This process's rank: from the process group, else torchrun's ``RANK``, else 0."""
-    return dist.get_rank() if active() else int(os.environ.get("RANK", "0"))
+    if active():
+        return dist.get_rank()
+    # RANK alone, without a WORLD_SIZE above 1, is some other tool's variable, not torchrun's.
+    return int(os.environ.get("RANK", "0")) if launched() else 0
 
 
 def world_size() -> int:
