@@ -30,6 +30,8 @@ from mnist_digits.config import load_config_file, resolve_config
 from mnist_digits.train import Progress, TrainData, train
 from mnist_digits.tune import (
     FINISHED,
+    TuneOptions,
+    _Objective,
     baseline_epochs,
     baseline_params,
     database_url,
@@ -105,6 +107,27 @@ def test_an_exception_from_the_progress_callback_stops_training_cleanly():
     with pytest.raises(optuna.TrialPruned):
         train(cfg, data, prune)
     assert signal.getsignal(signal.SIGINT) is handler
+
+
+class _AlwaysPrune(optuna.pruners.BasePruner):
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return True
+
+
+def test_pruning_stops_a_trial_between_epochs_but_never_after_its_last(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(300, 1, 28, 28, generator=g), torch.randint(0, 10, (300,), generator=g)
+    data = TrainData(x[:200], y[:200], x[200:], y[200:])
+    base = resolve_config({}, {"model": "mlp-seed"})
+    options = TuneOptions(study="s", out=tmp_path, model="mlp-seed", budget_epochs=2)
+    study = optuna.create_study(direction="maximize", pruner=_AlwaysPrune())
+    for epochs in (1, 2):
+        params = {**baseline_params(base, epochs), "batch_size": 64}
+        study.enqueue_trial(params)
+    study.optimize(_Objective(options, base, data, lambda event: None), n_trials=2)
+    short, long = study.trials
+    assert short.state == TrialState.COMPLETE and list(short.intermediate_values) == [1]
+    assert long.state == TrialState.PRUNED and list(long.intermediate_values) == [1]
 
 
 def test_journal_worker_fails_the_trials_of_dead_processes(tmp_path):

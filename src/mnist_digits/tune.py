@@ -441,7 +441,9 @@ class _Objective:
             self.callback(
                 TuneEvent("epoch", trial.number, epoch=event.epoch, epochs=cfg.epochs, value=acc)
             )
-            if trial.should_prune():
+            # After the last epoch the cost is paid: a trial below the median there is a result,
+            # not a trial to stop (pruning it would also hide it from the best).
+            if event.epoch < cfg.epochs and trial.should_prune():
                 raise optuna.TrialPruned(f"val accuracy {acc:.4f} at epoch {event.epoch}")
 
         return train_model(cfg, self.data, on_progress).best_val_acc
