@@ -676,11 +676,16 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             f"Best: trial {best['number']}, validation accuracy {best['val_accuracy']:.4f}."
         )
     for kind, base in summary["baselines"].items():
-        gain = summary["gains_over_baselines"].get(kind)
+        gain, epochs = summary["gains_over_baselines"].get(kind), base["params"].get("epochs")
         lines.append(
-            f"{BASELINE_NAMES.get(kind, kind)} ({base['params'].get('epochs')} epochs, trial "
-            f"{base['number']}): {base['val_accuracy']:.4f}"
+            f"{BASELINE_NAMES.get(kind, kind)} ({epochs} epoch{'s' if epochs != 1 else ''}, "
+            f"trial {base['number']}): {base['val_accuracy']:.4f}"
             + (f"; the best is {100 * gain:+.2f} points." if gain is not None else ".")
+        )
+    if summary["baselines"]:
+        lines.append(
+            "(Baselines train the default recipe itself; in the table below its weight decay "
+            "of 0 shows as the search range's floor.)"
         )
     if "best_toml" in summary["files"]:
         lines.append(
