@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # System packages the full feature set uses, installed from Debian's archive when we may.
 # Fashion-MNIST (the out-of-distribution set and a second dataset) comes from the Debian package
-# dataset-fashion-mnist; the web page's browser test drives Debian's chromium. Without root we
-# only say what is missing; the tests that need it skip.
+# dataset-fashion-mnist; the web page's browser test drives Debian's chromium; the tuning tests
+# start a throwaway PostgreSQL server from Debian's postgresql package. Without root we only say
+# what is missing; the tests that need it skip.
 set -u
 missing=()
 [[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]] || missing+=(dataset-fashion-mnist)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 ((${#missing[@]})) || exit 0
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: installing ${missing[*]}" >&2

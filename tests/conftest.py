@@ -136,3 +136,15 @@ def tiny_onnx(tiny_checkpoint: Path) -> Path:
     from mnist_digits.export import export_onnx
 
     return export_onnx(tiny_checkpoint, tiny_checkpoint.with_suffix(".onnx")).path
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Torch on one thread for the test: small models on a two-core machine shared with other
+    processes wait more than they gain with a second thread (twice as slow here)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

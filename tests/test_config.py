@@ -40,3 +40,20 @@ def test_bad_files(tmp_path):
     unknown.write_text('{"learning_rate": 1}')
     with pytest.raises(ConfigError, match="unknown config keys: learning_rate"):
         resolve_config(load_config_file(unknown), {})
+
+
+def test_width_sizes_the_model_and_travels_in_the_checkpoint(tmp_path):
+    from mnist_digits.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+    from mnist_digits.models import create_model, default_width, width_config
+
+    assert width_config("cnn-small", 0) == {} and default_width("cnn-small") == 16
+    assert width_config("mlp-seed", 100) == {"hidden": 100}  # MLPs call their width hidden
+    assert create_model("mlp-seed", **width_config("mlp-seed", 100)).fc1.out_features == 100
+    with pytest.raises(ConfigError, match="width must be >= 0"):
+        resolve_config({}, {"width": -1})
+    cfg = resolve_config({}, {"model": "cnn-small", "width": 8})
+    model = create_model(cfg.model, **width_config(cfg.model, cfg.width))
+    meta = CheckpointMeta("cnn-small", width_config(cfg.model, cfg.width), 0.13, 0.31, ("0",) * 10)
+    save_checkpoint(tmp_path / "w.safetensors", model, meta)
+    loaded, _ = load_checkpoint(tmp_path / "w.safetensors")
+    assert loaded.stem[0].out_channels == 8

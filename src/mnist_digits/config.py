@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_digits.errors import ConfigError
-from mnist_digits.models import get_model_entry
+from mnist_digits.models import get_model_entry, width_config
 
 
 def _f(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
@@ -72,18 +72,17 @@ class TrainConfig:
             raise ConfigError("warmup and label_smoothing must be in [0, 1)")
         if not 0 <= self.ema < 1:
             raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
-        if min(self.augment, self.elastic, self.patience, self.outlier_exposure, self.width) < 0:
-            raise ConfigError("augment, elastic, patience, outlier_exposure and width must be >= 0")
+        if min(self.augment, self.elastic, self.patience, self.outlier_exposure) < 0:
+            raise ConfigError("augment, elastic, patience and outlier_exposure must be >= 0")
+        if self.width < 0:
+            raise ConfigError(f"width must be >= 0 (0: the model's default), got {self.width}")
+        width_config(self.model, self.width)  # a model without a width refuses one
         if not 0 < self.val_size < 60_000:
             raise ConfigError(f"val_size must be between 1 and 59999, got {self.val_size}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    def model_config(self) -> dict[str, Any]:
-        """Keyword configuration for the model builder (empty: the model's defaults)."""
-        return {"width": self.width} if self.width else {}
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from mnist_digits import distributed
 from mnist_digits.calibration import Calibration, calibrate
 from mnist_digits.checkpoint import BEST, LAST, CheckpointMeta, git_commit, save_checkpoint
 from mnist_digits.config import TrainConfig, resolve_config
@@ -31,6 +32,7 @@ from mnist_digits.data import Dataset, get_spec, load_dataset, normalized_tensor
 from mnist_digits.data.store import atomic_write
 from mnist_digits.errors import ConfigError, DataError, Interrupted
 from mnist_digits.evaluate import evaluate, infer
+from mnist_digits.models import width_config
 from mnist_digits.train import (
     EpochStats,
     Progress,
@@ -70,14 +72,16 @@ def default_run_dir(model: str, root: str | Path = "runs") -> Path:
     return Path(root) / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{model}"
 
 
-def prepare_run_dir(path: str | Path, force: bool = False) -> Path:
-    """Create the run folder, refusing a non-empty one unless ``force``."""
+def prepare_run_dir(path: str | Path, force: bool = False, create: bool = True) -> Path:
+    """Create the run folder (only check it when not ``create``), refusing a non-empty one
+    unless ``force``."""
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ConfigError(f"--out {p} is a file; give a folder for the run")
     if p.is_dir() and any(p.iterdir()) and not force:
         raise ConfigError(f"{p} is not empty; choose another --out or pass --force to overwrite")
-    p.mkdir(parents=True, exist_ok=True)
+    if create:
+        p.mkdir(parents=True, exist_ok=True)
     return p
 
 
@@ -124,13 +128,21 @@ def run_training(
 
     The best checkpoint is chosen on the validation split; the test split is only reported.
 
+    Under torchrun every rank trains its shard of each batch and only rank 0 writes the folder,
+    evaluates and returns the full summary (see :mod:`mnist_digits.distributed`).
+
     Raises:
         Interrupted: on Ctrl-C, after saving ``resume.pt`` in the run folder.
     """
-    out = prepare_run_dir(run_dir, force)
-    (out / RESUME).unlink(missing_ok=True)
-    _write_json(out / "config.json", cfg.to_dict())
-    return _execute(cfg, out, data_dir, callback, resume=None)
+    # Every rank checks the folder before joining the group, and rank 0 writes only after it
+    # (joining waits for all ranks), so no rank can see a folder half-written by rank 0.
+    out = prepare_run_dir(run_dir, force, create=not distributed.launched())
+    with distributed.process_group(distributed.local_device(pick_device(cfg.device))):
+        if distributed.is_main():
+            prepare_run_dir(out, force=True)
+            (out / RESUME).unlink(missing_ok=True)
+            _write_json(out / "config.json", cfg.to_dict())
+        return _execute(cfg, out, data_dir, callback, resume=None)
 
 
 def resume_training(
@@ -140,6 +152,8 @@ def resume_training(
     callback: ProgressCallback | None = None,
 ) -> RunSummary:
     """Continue an interrupted run exactly where it stopped, with its saved config."""
+    if distributed.launched():
+        raise ConfigError("--resume runs in one process; run it without torchrun")
     out = Path(run_dir)
     state_file = out / RESUME
     if not state_file.is_file():
@@ -156,10 +170,12 @@ def _execute(
     callback: ProgressCallback | None,
     resume: dict[str, Any] | None,
 ) -> RunSummary:
-    device = pick_device(cfg.device)
+    device = distributed.local_device(pick_device(cfg.device))
     train_split = load_dataset(cfg.dataset, "train", data_dir=data_dir)
     outliers = _outliers(cfg, data_dir)
     data = prepare_data(cfg, train_split, device, outliers)
+    if not distributed.is_main():
+        return _train_shard(cfg, data)
     logger = RunLogger(out, callback, fresh=resume is None)
     try:
         result = train(cfg, data, logger, resume=resume)
@@ -174,6 +190,23 @@ def _execute(
     (out / RESUME).unlink(missing_ok=True)
     calibration = _calibrate(cfg, result, data, train_split, outliers)
     return _finish(cfg, out, result, calibration, data_dir, device)
+
+
+def _train_shard(cfg: TrainConfig, data: TrainData) -> RunSummary:
+    """A rank other than 0 under torchrun: train in step with rank 0 and write nothing."""
+    result = train(cfg, data)
+    nan = float("nan")  # the test split is scored by rank 0 alone
+    return RunSummary(
+        model=cfg.model,
+        epochs=cfg.epochs,
+        seed=cfg.seed,
+        train_seconds=round(result.train_seconds, 3),
+        best_epoch=result.best_epoch,
+        val_accuracy=result.best_val_acc,
+        test_accuracy=nan,
+        test_loss=nan,
+        run_dir="",
+    )
 
 
 def _outliers(cfg: TrainConfig, data_dir: str | os.PathLike[str] | None) -> Dataset | None:
@@ -261,7 +294,7 @@ def _save_checkpoints(
     }
     meta = CheckpointMeta(
         model=cfg.model,
-        model_config=cfg.model_config(),
+        model_config=width_config(cfg.model, cfg.width),
         mean=spec.mean,
         std=spec.std,
         classes=spec.classes,
@@ -288,6 +321,8 @@ def run_seeds(
 ) -> dict[str, Any]:
     """Train ``seeds`` runs (seeds cfg.seed, cfg.seed+1, ...) into ``run_dir/seed-<s>`` and
     write ``aggregate.json`` with each run and the mean ± std of its figures."""
+    if distributed.launched():
+        raise ConfigError("under torchrun train one seed per launch (--seeds 1)")
     out = prepare_run_dir(run_dir, force)
     _write_json(out / "config.json", {**cfg.to_dict(), "seeds": seeds})
     runs = [

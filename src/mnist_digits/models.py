@@ -7,6 +7,7 @@ computed on logits with cross-entropy; the original notebook's sigmoid output la
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,35 @@ def create_model(name: str, **config: Any) -> nn.Module:
         return entry.builder(**config)
     except TypeError as err:
         raise ConfigError(f"bad configuration for model {name!r}: {err}") from None
+
+
+# The builder keyword that sets a model's size: channels of the first stage for CNNs, hidden
+# units for MLPs. One ``width`` in TrainConfig maps onto whichever the builder takes.
+_WIDTH_KEYS = ("width", "hidden")
+
+
+def default_width(name: str) -> int:
+    """The builder's default width (or hidden units) for ``name``; 0 when it has none."""
+    params = inspect.signature(get_model_entry(name).builder).parameters
+    for key in _WIDTH_KEYS:
+        if key in params:
+            return int(params[key].default)
+    return 0
+
+
+def width_config(name: str, width: int) -> dict[str, Any]:
+    """Builder keywords that give ``name`` the size ``width``; none when ``width`` is 0.
+
+    Raises:
+        ConfigError: the model has no width to set.
+    """
+    if width <= 0:
+        return {}
+    params = inspect.signature(get_model_entry(name).builder).parameters
+    for key in _WIDTH_KEYS:
+        if key in params:
+            return {key: width}
+    raise ConfigError(f"model {name!r} has no width to set; leave width at 0")
 
 
 class MLPSeed(nn.Module):

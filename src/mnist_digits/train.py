@@ -21,10 +21,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from mnist_digits import distributed
 from mnist_digits.augment import augment_batch
 from mnist_digits.config import TrainConfig
 from mnist_digits.data import Dataset, normalized_tensors
-from mnist_digits.models import create_model
+from mnist_digits.models import create_model, width_config
 
 # Loss and accuracy are read back from the device only every few steps: a .item() per step
 # would synchronise a GPU 430 times an epoch at batch 128.
@@ -221,11 +222,14 @@ class Trainer:
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.shuffle = torch.Generator().manual_seed(cfg.seed)
-        self.aug_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
-        self.model = create_model(cfg.model, **cfg.model_config()).to(self.device)
+        aug_seed = cfg.seed + 1 + distributed.seed_offset()
+        self.aug_gen = torch.Generator(device=self.device).manual_seed(aug_seed)
+        self.model = create_model(cfg.model, **width_config(cfg.model, cfg.width)).to(self.device)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        self.forward = torch.compile(self.model) if cfg.compile else self.model
+        distributed.check_batches(data.x_train.shape[0], cfg.batch_size)
+        wrapped = distributed.wrap_model(self.model, self.device)  # DDP under torchrun
+        self.forward = torch.compile(wrapped) if cfg.compile else wrapped
         self.optimizer = make_optimizer(cfg, self.model)
         self.steps = math.ceil(data.x_train.shape[0] / cfg.batch_size)
         total = self.steps * cfg.epochs
@@ -242,6 +246,7 @@ class Trainer:
     def train_step(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimisation step on the batch ``idx``; returns (summed loss, correct count)."""
         cfg = self.cfg
+        idx = distributed.shard(idx)  # this rank's part of the global batch
         xb, yb = self.data.x_train[idx], self.data.y_train[idx]  # (B, 1, 28, 28), (B,)
         xb = augment_batch(xb, cfg.augment, cfg.elastic, self.aug_gen, self.background)
         b = xb.shape[0]
@@ -334,7 +339,7 @@ def _step_event(t: Trainer, step: int, seen: int, elapsed: float) -> Progress:
 def _end_epoch(t: Trainer) -> EpochStats:
     """Validate, record the epoch, keep the best weights, and reset the epoch counters."""
     lp, n = t.loop, t.data.x_train.shape[0]
-    val_loss, val_acc = evaluate_loss_acc(t.eval_model(), t.data.x_val, t.data.y_val)
+    val_loss, val_acc = _validate(t)
     stats = EpochStats(
         lp.epoch,
         lp.loss_sum / n,
@@ -357,11 +362,25 @@ def _end_epoch(t: Trainer) -> EpochStats:
     return stats
 
 
+def _validate(t: Trainer) -> tuple[float, float]:
+    """Validation loss and accuracy; under torchrun each rank scores a shard and the sums are
+    added, so every rank sees the same figures and takes the same best-epoch decisions."""
+    if not distributed.active():
+        return evaluate_loss_acc(t.eval_model(), t.data.x_val, t.data.y_val)
+    x, y = distributed.shard(t.data.x_val), distributed.shard(t.data.y_val)
+    loss, acc = evaluate_loss_acc(t.eval_model(), x, y)
+    n = torch.tensor(float(x.shape[0]), device=t.device)
+    loss_sum, hits, total = distributed.sum_across(loss * n, (acc * n).round(), n)
+    return float(loss_sum / total), float(hits / total)
+
+
 @contextlib.contextmanager
 def deferred_interrupt() -> Iterator[Callable[[], bool]]:
     """Turn the first Ctrl-C into a flag the loop checks between steps, so training stops at a
     step boundary with a consistent state; a second Ctrl-C interrupts at once."""
-    if threading.current_thread() is not threading.main_thread():
+    # Under torchrun each rank would see the flag at a different step and their collectives
+    # would no longer match, so there Ctrl-C interrupts at once.
+    if threading.current_thread() is not threading.main_thread() or distributed.active():
         yield lambda: False
         return
     pressed = threading.Event()
@@ -393,8 +412,9 @@ def _run_epoch(t: Trainer, callback: ProgressCallback | None, stop: Callable[[],
         hit_acc += hits
         stopping = stop()
         if stopping or (step + 1) % LOG_EVERY == 0 or step + 1 == t.steps:
-            lp.loss_sum += float(loss_acc)
-            lp.correct += int(hit_acc)
+            loss_all, hits_all = distributed.sum_across(loss_acc, hit_acc)  # over ranks
+            lp.loss_sum += float(loss_all)
+            lp.correct += int(hits_all)
             loss_acc.zero_()
             hit_acc.zero_()
             lp.step, lp.epoch_seconds = step + 1, time.perf_counter() - t0

@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
             "report": "one self-contained HTML report of runs",
         },
     )
+    _register_or_stub(sub, "tune_cmd", {"tune": "search training recipes with Optuna"})
     export_cmd.register(sub, HelpFormatter)
     serve_cmd.register(sub, HelpFormatter)
     return parser

@@ -6,6 +6,7 @@ import argparse
 from dataclasses import fields
 from typing import Any
 
+from mnist_digits import distributed
 from mnist_digits.cli.common import add_data_options, add_json, ensure
 from mnist_digits.cli.render import TrainBars, emit_json, log
 from mnist_digits.config import TrainConfig, load_config_file, resolve_config
@@ -80,14 +81,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = resolve_config(load_config_file(args.config) if args.config else {}, flags)
     ensure(args, cfg.dataset)
     out = args.out or default_run_dir(cfg.model)
-    log(f"training {cfg.model} for {cfg.epochs} epochs into {out}")
+    if distributed.is_main():
+        log(f"training {cfg.model} for {cfg.epochs} epochs into {out}")
     if args.seeds > 1:
         agg = run_seeds(
             cfg, args.seeds, out, data_dir=args.data_dir, force=args.force, callback=TrainBars()
         )
         return _print_aggregate(agg, args.json)
     summary = run_training(cfg, out, data_dir=args.data_dir, force=args.force, callback=TrainBars())
-    return _print_summary(summary, args.json)
+    # Under torchrun rank 0 alone reports; the others trained their shards in step with it.
+    return _print_summary(summary, args.json) if distributed.is_main() else 0
 
 
 def _print_aggregate(agg: dict[str, Any], as_json: bool) -> int:
