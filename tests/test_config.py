@@ -47,7 +47,7 @@ def test_width_sizes_the_model_and_travels_in_the_checkpoint(tmp_path):
     from mnist_digits.models import create_model, default_width, width_config
 
     assert width_config("cnn-small", 0) == {} and default_width("cnn-small") == 16
-    assert width_config("mlp-seed", 100) == {"hidden": 100}  # MLPs call their width hidden
+    assert width_config("mlp-seed", 100) == {"width": 100}  # hidden units, for MLPs
     assert create_model("mlp-seed", **width_config("mlp-seed", 100)).fc1.out_features == 100
     with pytest.raises(ConfigError, match="width must be >= 0"):
         resolve_config({}, {"width": -1})

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import tempfile
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
+from mnist_digits.data.store import temp_beside
 from mnist_digits.errors import CheckpointError
 from mnist_digits.meta import FORMAT, META_KEY, CheckpointMeta
 from mnist_digits.models import create_model
@@ -83,7 +83,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, meta: Checkp
 def _write(target: Path, state: dict[str, torch.Tensor], meta: CheckpointMeta) -> Path:
     """Write ``state`` and ``meta`` to a temp file beside ``target``, then rename over it."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp = temp_beside(target)
     os.close(fd)
     try:
         save_file(state, tmp, metadata={_META_KEY: meta.to_json()})

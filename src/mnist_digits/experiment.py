@@ -16,7 +16,6 @@ import copy
 import json
 import os
 import statistics
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +28,7 @@ from mnist_digits.calibration import Calibration, calibrate
 from mnist_digits.checkpoint import BEST, LAST, CheckpointMeta, git_commit, save_checkpoint
 from mnist_digits.config import TrainConfig, resolve_config
 from mnist_digits.data import Dataset, get_spec, load_dataset, normalized_tensors
-from mnist_digits.data.store import atomic_write
+from mnist_digits.data.store import atomic_write, temp_beside
 from mnist_digits.errors import ConfigError, DataError, Interrupted
 from mnist_digits.evaluate import evaluate, infer
 from mnist_digits.models import width_config
@@ -247,7 +246,7 @@ def _calibrate(
 
 
 def _save_resume(path: Path, state: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_beside(path)
     os.close(fd)
     torch.save(state, tmp)
     os.replace(tmp, path)

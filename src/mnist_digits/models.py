@@ -72,7 +72,7 @@ def create_model(name: str, **config: Any) -> nn.Module:
 
 # The builder keyword that sets a model's size: channels of the first stage for CNNs, hidden
 # units for MLPs. One ``width`` in TrainConfig maps onto whichever the builder takes.
-_WIDTH_KEYS = ("width", "hidden")
+_WIDTH_KEYS = ("width",)
 
 
 def default_width(name: str) -> int:

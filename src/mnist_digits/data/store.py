@@ -114,10 +114,28 @@ def _cached_problem(path: Path, file: FileSpec) -> str | None:
     return None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Files we write get the permissions any new file would (0644 under the usual umask), not
+# mkstemp's 0600, so a cache, a run or an exported model can be shared and shipped.
+_FILE_MODE = 0o666 & ~_umask()
+
+
+def temp_beside(path: Path) -> tuple[int, str]:
+    """An open temp file in ``path``'s folder, for writing and then renaming over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, _FILE_MODE)
+    return fd, tmp
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
