@@ -193,8 +193,13 @@ def _execute(
 
 def _train_shard(cfg: TrainConfig, data: TrainData) -> RunSummary:
     """A rank other than 0 under torchrun: train in step with rank 0 and write nothing."""
-    result = train(cfg, data)
     nan = float("nan")  # the test split is scored by rank 0 alone
+    return _summary(cfg, train(cfg, data), nan, nan, "")
+
+
+def _summary(
+    cfg: TrainConfig, result: TrainResult, test_accuracy: float, test_loss: float, run_dir: str
+) -> RunSummary:
     return RunSummary(
         model=cfg.model,
         epochs=cfg.epochs,
@@ -202,9 +207,9 @@ def _train_shard(cfg: TrainConfig, data: TrainData) -> RunSummary:
         train_seconds=round(result.train_seconds, 3),
         best_epoch=result.best_epoch,
         val_accuracy=result.best_val_acc,
-        test_accuracy=nan,
-        test_loss=nan,
-        run_dir="",
+        test_accuracy=test_accuracy,
+        test_loss=test_loss,
+        run_dir=run_dir,
     )
 
 
@@ -264,17 +269,7 @@ def _finish(
     x_test, y_test = normalized_tensors(test_split, str(device))
     assert isinstance(x_test, torch.Tensor) and isinstance(y_test, torch.Tensor)
     test = evaluate(result.model, x_test, y_test, tta=cfg.tta)
-    summary = RunSummary(
-        model=cfg.model,
-        epochs=cfg.epochs,
-        seed=cfg.seed,
-        train_seconds=round(result.train_seconds, 3),
-        best_epoch=result.best_epoch,
-        val_accuracy=result.best_val_acc,
-        test_accuracy=test.accuracy,
-        test_loss=test.loss,
-        run_dir=str(out),
-    )
+    summary = _summary(cfg, result, test.accuracy, test.loss, str(out))
     _save_checkpoints(out, cfg, result, summary, calibration)
     _write_json(out / "summary.json", summary.to_dict())
     return summary
