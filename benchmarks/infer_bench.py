@@ -37,10 +37,10 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from mnist_digits.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
-from mnist_digits.data import load_dataset
+from mnist_digits.data.dataset import load_dataset
 from mnist_digits.export import INPUT_NAME, PixelsToLogits, export_onnx, to_pixels
-from mnist_digits.models import create_model
+from mnist_digits.models.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from mnist_digits.models.registry import create_model
 from mnist_digits.predict import SHIPPED
 
 BATCHES = (1, 32, 1024)

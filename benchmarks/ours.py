@@ -1,6 +1,6 @@
 """Our entries: a recipe file trained with the library, test accuracy reported after each epoch.
 
-Training goes through ``mnist_digits.train.train`` exactly as ``mnist-digits train`` runs it;
+Training goes through ``training.loop.train`` exactly as ``mnist-digits train`` runs it;
 the only addition is a callback that scores the epoch's eval model (the EMA when enabled) on the
 test split. Those scores are a report for the time-to-threshold figures and select nothing: the
 final model is the one best on validation, as in every run.
@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from mnist_digits.config import TrainConfig, load_config_file, resolve_config
-from mnist_digits.evaluate import infer
-from mnist_digits.train import Progress, TrainData, train
+from mnist_digits.models.inference import infer
+from mnist_digits.training.config import TrainConfig, load_config_file, resolve_config
+from mnist_digits.training.loop import Progress, TrainData, train
 
 
 def load_recipe(path: str) -> TrainConfig:

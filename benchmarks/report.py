@@ -126,7 +126,7 @@ def machine_info() -> dict[str, Any]:
     """Where the figures come from: CPU, cores, library versions, allocator settings, load."""
     import torch
 
-    from mnist_digits.checkpoint import git_commit
+    from mnist_digits.models.checkpoint import git_commit
 
     return {
         "cpu_model": cpu_model(),

@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from mnist_digits.checkpoint import read_meta, resolve_checkpoint
+from mnist_digits.models.checkpoint import read_meta, resolve_checkpoint
 from mnist_digits.predict import SHIPPED
 
 ROOT = Path(__file__).resolve().parents[1]

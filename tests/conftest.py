@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from mnist_digits.data import DATASETS, DatasetSpec, FileSpec
+from mnist_digits.data.specs import DATASETS, DatasetSpec, FileSpec
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -102,7 +102,7 @@ def http_server() -> Iterator[LocalServer]:
 @pytest.fixture(scope="session")
 def mnist_home() -> Path:
     """The real MNIST, fetched once into the user's cache (the README's setup does this too)."""
-    from mnist_digits.data import data_home, ensure_dataset
+    from mnist_digits.data.store import data_home, ensure_dataset
 
     ensure_dataset("mnist")
     return data_home()
@@ -117,8 +117,8 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     import torch
 
-    from mnist_digits.checkpoint import CheckpointMeta, save_checkpoint
-    from mnist_digits.models import create_model
+    from mnist_digits.models.checkpoint import CheckpointMeta, save_checkpoint
+    from mnist_digits.models.registry import create_model
 
     torch.manual_seed(0)
     model = create_model("cnn-small").train()

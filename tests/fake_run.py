@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from mnist_digits.checkpoint import BEST, CheckpointMeta, save_checkpoint
-from mnist_digits.models import create_model
+from mnist_digits.models.checkpoint import BEST, CheckpointMeta, save_checkpoint
+from mnist_digits.models.registry import create_model
 
 RECIPE = {"model": "mlp-seed", "epochs": 3, "batch_size": 4, "lr": 0.01, "val_size": 4}
 

@@ -1,7 +1,7 @@
 import pytest
 
-from mnist_digits.config import load_config_file, resolve_config
-from mnist_digits.errors import ConfigError
+from mnist_digits.core.errors import ConfigError
+from mnist_digits.training.config import load_config_file, resolve_config
 
 
 def test_resolution_order_defaults_recipe_file_flags(tmp_path):
@@ -43,8 +43,8 @@ def test_bad_files(tmp_path):
 
 
 def test_width_sizes_the_model_and_travels_in_the_checkpoint(tmp_path):
-    from mnist_digits.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
-    from mnist_digits.models import create_model, default_width, width_config
+    from mnist_digits.models.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+    from mnist_digits.models.registry import create_model, default_width, width_config
 
     assert width_config("cnn-small", 0) == {} and default_width("cnn-small") == 16
     assert width_config("mlp-seed", 100) == {"width": 100}  # hidden units, for MLPs

@@ -1,4 +1,4 @@
-"""Tests for mnist_digits.corruptions on small synthetic batches (no real MNIST needed)."""
+"""Tests for the MNIST-C corruptions on small synthetic batches (no real MNIST needed)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 from scipy.stats import poisson
 
-from mnist_digits.corruptions import CORRUPTIONS, SEVERITY, corrupt, corrupt_all
-from mnist_digits.errors import MnistDigitsError
+from mnist_digits.core.errors import MnistDigitsError
+from mnist_digits.evaluation.corruptions import CORRUPTIONS, SEVERITY, corrupt, corrupt_all
 
 NAMES = [
     "shot_noise", "impulse_noise", "glass_blur", "motion_blur", "shear", "scale", "rotate",

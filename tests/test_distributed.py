@@ -15,12 +15,12 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from mnist_digits import distributed
-from mnist_digits.config import resolve_config
-from mnist_digits.data import load_dataset, normalized_tensors
-from mnist_digits.errors import ConfigError
-from mnist_digits.evaluate import evaluate
-from mnist_digits.train import TrainData, prepare_data, train
+from mnist_digits.core.errors import ConfigError
+from mnist_digits.data.dataset import load_dataset, normalized_tensors
+from mnist_digits.models.inference import evaluate
+from mnist_digits.training import distributed
+from mnist_digits.training.config import resolve_config
+from mnist_digits.training.loop import TrainData, prepare_data, train
 
 
 def _learnable_data() -> TrainData:

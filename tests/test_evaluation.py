@@ -8,11 +8,11 @@ import pytest
 import torch
 from fake_run import make_fake_run
 
-from mnist_digits import checkpoint, evaluation, metrics
-from mnist_digits.checkpoint import read_meta, weights_fingerprint
 from mnist_digits.cli import main
-from mnist_digits.errors import CheckpointError
-from mnist_digits.evaluation import (
+from mnist_digits.core import metrics
+from mnist_digits.core.errors import CheckpointError
+from mnist_digits.evaluation import evaluate as evaluation
+from mnist_digits.evaluation.evaluate import (
     calibration_figures,
     classification_figures,
     evaluate_checkpoint,
@@ -20,7 +20,9 @@ from mnist_digits.evaluation import (
     store_calibration,
     validation_split,
 )
-from mnist_digits.train import prepare_data
+from mnist_digits.models import checkpoint
+from mnist_digits.models.checkpoint import read_meta, weights_fingerprint
+from mnist_digits.training.loop import prepare_data
 
 KEYS = (
     "accuracy",
@@ -75,8 +77,8 @@ def test_log_max_softmax_ranks_confident_images_that_softmax_ties():
 
 
 def test_validation_split_is_the_one_training_held_out(tiny, tmp_path):
-    from mnist_digits.config import resolve_config
-    from mnist_digits.data import load_dataset
+    from mnist_digits.data.dataset import load_dataset
+    from mnist_digits.training.config import resolve_config
 
     run = make_fake_run(tiny, tmp_path)
     meta = read_meta(run.run_dir)
@@ -166,8 +168,8 @@ def test_evaluate_cli_text_and_bad_input(tiny, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_real_mnist_figures_and_calibration(mnist_home, tmp_path):
-    from mnist_digits.config import resolve_config
-    from mnist_digits.experiment import run_training
+    from mnist_digits.training.config import resolve_config
+    from mnist_digits.training.run import run_training
 
     cfg = resolve_config({}, {"model": "mlp-seed", "epochs": 1})
     run_training(cfg, tmp_path / "run")

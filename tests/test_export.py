@@ -10,9 +10,9 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from mnist_digits.checkpoint import load_checkpoint, read_meta
 from mnist_digits.cli import main
 from mnist_digits.export import INPUT_NAME, OUTPUT_NAME, PixelsToLogits, export_onnx, to_pixels
+from mnist_digits.models.checkpoint import load_checkpoint, read_meta
 from mnist_digits.predict import SHIPPED, SHIPPED_ONNX, OnnxBackend, Predictor, TorchBackend
 
 
@@ -130,7 +130,7 @@ needs_shipped = pytest.mark.skipif(not SHIPPED.exists(), reason="shipped weights
 
 @pytest.fixture(scope="module")
 def test_pixels(mnist_home):
-    from mnist_digits.data import load_dataset
+    from mnist_digits.data.dataset import load_dataset
 
     test = load_dataset("mnist", "test")
     return to_pixels(test.images), test.labels.astype(np.int64)

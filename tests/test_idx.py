@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from conftest import idx_bytes
 
-from mnist_digits.data import parse_idx, read_idx
-from mnist_digits.errors import DataError
+from mnist_digits.core.errors import DataError
+from mnist_digits.data.idx import parse_idx, read_idx
 
 IMAGES = np.arange(3 * 28 * 28, dtype=np.int64).reshape(3, 28, 28).astype(np.uint8)
 

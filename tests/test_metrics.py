@@ -1,4 +1,4 @@
-"""Tests for mnist_digits.metrics: checked against scikit-learn and hand-computed examples."""
+"""Tests for mnist_digits.core.metrics: checked against scikit-learn and hand-computed examples."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from scipy.special import logsumexp
 from sklearn import metrics as skm
 
-from mnist_digits import metrics as m
+from mnist_digits.core import metrics as m
 
 C = 10
 
@@ -39,7 +39,7 @@ CASES = [random_logits(500, 0), realistic_logits(2000, 1), realistic_logits(37, 
 
 
 def test_metrics_module_does_not_import_torch() -> None:
-    code = "import sys, mnist_digits.metrics; sys.exit('torch' in sys.modules)"
+    code = "import sys, mnist_digits.core.metrics; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -3,9 +3,14 @@
 import pytest
 import torch
 
-from mnist_digits.checkpoint import CheckpointMeta, load_checkpoint, read_meta, save_checkpoint
-from mnist_digits.errors import CheckpointError, ConfigError
-from mnist_digits.models import MODELS, create_model
+from mnist_digits.core.errors import CheckpointError, ConfigError
+from mnist_digits.models.checkpoint import (
+    CheckpointMeta,
+    load_checkpoint,
+    read_meta,
+    save_checkpoint,
+)
+from mnist_digits.models.registry import MODELS, create_model
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

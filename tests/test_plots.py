@@ -10,11 +10,12 @@ import torch
 from fake_run import make_fake_run
 from PIL import Image
 
-from mnist_digits import explain, metrics, plots
-from mnist_digits.checkpoint import CheckpointMeta, load_checkpoint
-from mnist_digits.evaluation import corruption_figures, predict_logits, to_input
-from mnist_digits.experiment import read_history
-from mnist_digits.report import lr_trace
+from mnist_digits.core import metrics
+from mnist_digits.evaluation import explain, plots
+from mnist_digits.evaluation.evaluate import corruption_figures, predict_logits, to_input
+from mnist_digits.evaluation.report import lr_trace
+from mnist_digits.models.checkpoint import CheckpointMeta, load_checkpoint
+from mnist_digits.training.run import read_history
 
 CLASSES = tuple("0123456789")
 

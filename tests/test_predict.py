@@ -12,8 +12,8 @@ from imagegen import make_number_image, make_user_images
 from PIL import Image
 
 from mnist_digits.cli import main
+from mnist_digits.images.preprocess import naive_resize
 from mnist_digits.predict import SHIPPED, Predictor
-from mnist_digits.preprocess import naive_resize
 
 pytestmark = pytest.mark.skipif(not SHIPPED.exists(), reason="shipped weights not built yet")
 
@@ -60,7 +60,7 @@ def test_multi_digit_numbers(predictor, number):
 
 @pytest.mark.slow
 def test_reject_threshold_on_fashion_and_mnist(predictor):
-    from mnist_digits.data import load_dataset
+    from mnist_digits.data.dataset import load_dataset
 
     mnist = load_dataset("mnist", "test").images[:2000]
     try:

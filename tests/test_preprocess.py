@@ -1,4 +1,4 @@
-"""Tests for mnist_digits.preprocess: every input kind through one path to MNIST's 28x28."""
+"""Tests for mnist_digits.images.preprocess: every input kind through one path to MNIST's 28x28."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/imagegen.py, without a p
 
 import imagegen
 
-from mnist_digits.errors import ImageError
-from mnist_digits.preprocess import (
+from mnist_digits.core.errors import ImageError
+from mnist_digits.images.preprocess import (
     MAX_PIXELS,
     Preprocessed,
     load_image,

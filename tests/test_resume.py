@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from mnist_digits.config import resolve_config
-from mnist_digits.train import Progress, TrainData, TrainingInterrupted, train
+from mnist_digits.training.config import resolve_config
+from mnist_digits.training.loop import Progress, TrainData, TrainingInterrupted, train
 
 
 def _tiny_data() -> TrainData:
@@ -20,7 +20,7 @@ def _tiny_data() -> TrainData:
 
 @pytest.mark.parametrize("model", ["mlp-seed", "cnn-small"])
 def test_interrupt_then_resume_equals_uninterrupted(model, monkeypatch):
-    monkeypatch.setattr("mnist_digits.train.LOG_EVERY", 1)
+    monkeypatch.setattr("mnist_digits.training.loop.LOG_EVERY", 1)
     cfg = replace(
         resolve_config({}, {"model": model}), epochs=3, batch_size=32, augment=1.0, ema=0.9
     )

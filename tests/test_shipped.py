@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnist_digits.checkpoint import load_checkpoint
-from mnist_digits.data import load_dataset, normalized_tensors
-from mnist_digits.evaluate import evaluate
+from mnist_digits.data.dataset import load_dataset, normalized_tensors
+from mnist_digits.models.checkpoint import load_checkpoint
+from mnist_digits.models.inference import evaluate
 from mnist_digits.predict import SHIPPED
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,9 +8,10 @@ import textwrap
 import pytest
 
 from mnist_digits.cli import main
-from mnist_digits.data import DirectorySource, MirrorSource, ensure_dataset, load_dataset
-from mnist_digits.data.sources import SourceError
-from mnist_digits.errors import DataError
+from mnist_digits.core.errors import DataError
+from mnist_digits.data.dataset import load_dataset
+from mnist_digits.data.sources import DirectorySource, MirrorSource, SourceError
+from mnist_digits.data.store import ensure_dataset
 
 
 def test_mirror_fall_through_404_html_corrupt_then_good(tiny, http_server, tmp_path):
@@ -97,7 +98,9 @@ SLOW_FETCH = textwrap.dedent(
     import sys, time
     sys.path[:0] = sys.argv[3].split(":")
     from conftest import idx_bytes  # noqa: F401  (tests on the path)
-    from mnist_digits.data import DATASETS, DirectorySource, ensure_dataset
+    from mnist_digits.data.sources import DirectorySource
+    from mnist_digits.data.specs import DATASETS
+    from mnist_digits.data.store import ensure_dataset
     import pickle
     spec = pickle.loads(bytes.fromhex(sys.argv[2]))
     DATASETS["tiny"] = spec

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from mnist_digits.cli import main
-from mnist_digits.config import resolve_config
-from mnist_digits.data import load_dataset, normalized_tensors
-from mnist_digits.evaluate import evaluate
-from mnist_digits.train import (
+from mnist_digits.data.dataset import load_dataset, normalized_tensors
+from mnist_digits.models.inference import evaluate
+from mnist_digits.training.config import resolve_config
+from mnist_digits.training.loop import (
     Progress,
     TrainData,
     epoch_batches,

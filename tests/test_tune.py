@@ -26,9 +26,9 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from mnist_digits.cli import main
-from mnist_digits.config import load_config_file, resolve_config
-from mnist_digits.train import Progress, TrainData, train
-from mnist_digits.tune import (
+from mnist_digits.training.config import load_config_file, resolve_config
+from mnist_digits.training.loop import Progress, TrainData, train
+from mnist_digits.tuning.study import (
     FINISHED,
     TuneOptions,
     _Objective,
@@ -80,7 +80,7 @@ def test_best_toml_round_trips_through_train_config(tmp_path):
 
 def test_the_cli_offers_the_libraries_pruners():
     from mnist_digits.cli import tune_cmd
-    from mnist_digits.tune import PRUNERS
+    from mnist_digits.tuning.study import PRUNERS
 
     assert tune_cmd.PRUNERS == PRUNERS
 

@@ -21,8 +21,8 @@ import imagegen
 from webhelp import canvas_digit, checkpoint_or_skip, data_url, empty_canvas, png_bytes
 
 from mnist_digits.predict import Predictor
-from mnist_digits.web import Settings, create_app
-from mnist_digits.web.settings import parse_origins, parse_size
+from mnist_digits.web.app import create_app
+from mnist_digits.web.settings import Settings, parse_origins, parse_size
 
 STATIC = Path(__file__).resolve().parent.parent / "src" / "mnist_digits" / "web" / "static"
 

@@ -42,7 +42,8 @@ Box = tuple[float, float, float, float]  # x, y, width, height in CSS pixels
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
     """The app on uvicorn in a thread of this process (its model loads in lifespan)."""
-    from mnist_digits.web import Settings, create_app
+    from mnist_digits.web.app import create_app
+    from mnist_digits.web.settings import Settings
 
     settings = Settings(model=checkpoint_or_skip())
     port = free_port()

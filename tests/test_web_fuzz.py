@@ -22,7 +22,8 @@ from schemathesis.generation.modes import GenerationMode  # noqa: E402
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
 from mnist_digits.predict import Predictor  # noqa: E402
-from mnist_digits.web import Settings, create_app  # noqa: E402
+from mnist_digits.web.app import create_app  # noqa: E402
+from mnist_digits.web.settings import Settings  # noqa: E402
 
 EXAMPLES = 12  # per operation and mode: 8 runs x 12 ~ 100 requests, a few seconds here
 POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE

@@ -37,11 +37,11 @@ import torch
 from torch import nn
 
 from mnist_digits import __version__
-from mnist_digits.checkpoint import CheckpointMeta, load_checkpoint, resolve_checkpoint
-from mnist_digits.data import load_dataset
+from mnist_digits.core.card import META_KEY
+from mnist_digits.core.errors import MnistDigitsError
+from mnist_digits.data.dataset import load_dataset
 from mnist_digits.data.store import atomic_write
-from mnist_digits.errors import MnistDigitsError
-from mnist_digits.meta import META_KEY
+from mnist_digits.models.checkpoint import CheckpointMeta, load_checkpoint, resolve_checkpoint
 
 # The dynamo exporter's own opset in torch 2.13: asking for it needs no version conversion.
 OPSET = 18

@@ -1,6 +1,6 @@
 """Reading digits from people's images: ``Predictor`` turns any image into an honest answer.
 
-Every input goes through :func:`mnist_digits.preprocess.to_mnist` (the one preprocessing path),
+Every input goes through ``images.preprocess.to_mnist`` (the one preprocessing path),
 is normalised with the model's own statistics, and is scored with the model's own calibration:
 probabilities use its fitted temperature, and ``is_digit`` is false when the calibrated
 confidence falls below its reject threshold (chosen on validation data).
@@ -21,10 +21,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from mnist_digits.errors import CheckpointError, ImageError, MnistDigitsError
-from mnist_digits.meta import META_KEY, CheckpointMeta
-from mnist_digits.metrics import softmax
-from mnist_digits.preprocess import (
+from mnist_digits.core.card import META_KEY, CheckpointMeta
+from mnist_digits.core.errors import CheckpointError, ImageError, MnistDigitsError
+from mnist_digits.core.metrics import softmax
+from mnist_digits.images.preprocess import (
     MAX_BYTES,
     ImageSource,
     Preprocessed,
@@ -138,7 +138,7 @@ class TorchBackend:
     def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> TorchBackend:
         """Load a run folder's best checkpoint or a ``.safetensors`` file."""
         try:
-            from mnist_digits.checkpoint import load_checkpoint
+            from mnist_digits.models.checkpoint import load_checkpoint
         except ModuleNotFoundError as err:
             if (err.name or "").split(".")[0] not in ("torch", "safetensors"):
                 raise

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from mnist_digits import __version__
 from mnist_digits.cli import data_cmd, export_cmd, predict_cmd, serve_cmd
-from mnist_digits.errors import Interrupted, MnistDigitsError
+from mnist_digits.core.errors import Interrupted, MnistDigitsError
 
 # Modules only the `train` extra installs. A serving install (`mnist-digits[serve]`) lacks
 # them: commands that need them then say how to install them instead of showing a traceback.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from mnist_digits.cli.render import DownloadBars, report_fetch
-from mnist_digits.data import DATASETS, FetchReport, ensure_dataset
+from mnist_digits.data.specs import DATASETS
+from mnist_digits.data.store import FetchReport, ensure_dataset
 
 
 def add_data_options(p: argparse.ArgumentParser, dataset: bool = True) -> None:

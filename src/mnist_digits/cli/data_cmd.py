@@ -9,10 +9,10 @@ import numpy as np
 
 from mnist_digits.cli.common import add_data_options, add_json, ensure
 from mnist_digits.cli.render import emit_json, log
-from mnist_digits.data import load_dataset
-from mnist_digits.dataset_info import dataset_info
-from mnist_digits.errors import MnistDigitsError
-from mnist_digits.viz import sample_grid
+from mnist_digits.core.errors import MnistDigitsError
+from mnist_digits.data.dataset import load_dataset
+from mnist_digits.data.info import dataset_info
+from mnist_digits.data.preview import sample_grid
 
 
 def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:

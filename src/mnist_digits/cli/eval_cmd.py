@@ -6,12 +6,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from mnist_digits.checkpoint import read_meta
 from mnist_digits.cli.common import add_data_options, add_json, ensure
 from mnist_digits.cli.render import emit_json, log
-from mnist_digits.errors import CheckpointError
-from mnist_digits.evaluation import SPLITS, evaluate_checkpoint, store_calibration, write_cache
-from mnist_digits.report import check_output, default_output, write_report
+from mnist_digits.core.errors import CheckpointError
+from mnist_digits.evaluation.evaluate import (
+    SPLITS,
+    evaluate_checkpoint,
+    store_calibration,
+    write_cache,
+)
+from mnist_digits.evaluation.report import check_output, default_output, write_report
+from mnist_digits.models.checkpoint import read_meta
 
 
 def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:

@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
 
 def cmd_export(args: argparse.Namespace) -> int:
     # Imported here: export needs PyTorch and onnx (the `train` extra), the CLI does not.
-    from mnist_digits.checkpoint import read_meta
     from mnist_digits.export import export_onnx, output_path
+    from mnist_digits.models.checkpoint import read_meta
 
     meta = read_meta(args.model)
     out = output_path(args.model, args.out, args.int8)

@@ -6,18 +6,18 @@ import argparse
 from dataclasses import fields
 from typing import Any
 
-from mnist_digits import distributed
 from mnist_digits.cli.common import add_data_options, add_json, ensure
 from mnist_digits.cli.render import TrainBars, emit_json, log
-from mnist_digits.config import TrainConfig, load_config_file, resolve_config
-from mnist_digits.experiment import (
+from mnist_digits.models.registry import MODELS
+from mnist_digits.training import distributed
+from mnist_digits.training.config import TrainConfig, load_config_file, resolve_config
+from mnist_digits.training.run import (
     RunSummary,
     default_run_dir,
     resume_training,
     run_seeds,
     run_training,
 )
-from mnist_digits.models import MODELS
 
 _TYPES: dict[str, Any] = {"int": int, "float": float, "str": str}
 

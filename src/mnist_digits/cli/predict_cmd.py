@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from mnist_digits.cli.render import log
-from mnist_digits.errors import MnistDigitsError
+from mnist_digits.core.errors import MnistDigitsError
+from mnist_digits.images.preprocess import Preprocessed, to_mnist
 from mnist_digits.predict import Prediction, Predictor
-from mnist_digits.preprocess import Preprocessed, to_mnist
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
 BATCH = 256  # images scored per model call when reading a folder

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from mnist_digits.data.store import FetchReport
 
 if TYPE_CHECKING:  # train imports PyTorch, which a serving install does not have
-    from mnist_digits.train import Progress
+    from mnist_digits.training.loop import Progress
 
 
 def emit_json(data: Any) -> None:

@@ -6,7 +6,7 @@ import argparse
 import os
 
 from mnist_digits.cli.render import log
-from mnist_digits.errors import MnistDigitsError
+from mnist_digits.core.errors import MnistDigitsError
 
 # Seconds that in-flight requests get to finish after Ctrl-C or SIGTERM; a prediction takes
 # milliseconds, so 5 s only matters for a slow client still uploading.
@@ -56,8 +56,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mnist_digits.predict import Predictor
-    from mnist_digits.web import Settings, create_app
-    from mnist_digits.web.settings import parse_origins, parse_size
+    from mnist_digits.web.app import create_app
+    from mnist_digits.web.settings import Settings, parse_origins, parse_size
 
     if not 0 <= args.port <= 65535:
         raise MnistDigitsError(f"--port must be between 0 and 65535, got {args.port}")
@@ -73,8 +73,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log(f"mnist-digits: serving {predictor.meta.model} on http://{args.host}:{args.port}/")
     if args.workers > 1:
         os.environ.update(settings.to_env())  # worker processes rebuild the settings from these
+    factory = "mnist_digits.web.app:app_from_env"
     uvicorn.run(
-        create_app(settings, predictor) if args.workers == 1 else "mnist_digits.web:app_from_env",
+        create_app(settings, predictor) if args.workers == 1 else factory,
         factory=args.workers > 1,
         workers=args.workers,
         host=args.host,

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from mnist_digits.cli.common import add_data_options, add_json, ensure
 from mnist_digits.cli.render import emit_json, log
-from mnist_digits.config import load_config_file
-from mnist_digits.models import MODELS
+from mnist_digits.models.registry import MODELS
+from mnist_digits.training.config import load_config_file
 
 if TYPE_CHECKING:
-    from mnist_digits.tune import TuneEvent, TuneResult
+    from mnist_digits.tuning.study import TuneEvent, TuneResult
 
-# As mnist_digits.tune.PRUNERS. That module is imported only when `tune` runs: Optuna takes
+# As mnist_digits.tuning.study.PRUNERS. That module is imported only when `tune` runs: Optuna takes
 # seconds to import, which every other command would pay.
 PRUNERS = ("median", "halving", "none")
 
@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
 def cmd_tune(args: argparse.Namespace) -> int:
     import optuna
 
-    from mnist_digits.tune import TuneOptions, run_study
+    from mnist_digits.tuning.study import TuneOptions, run_study
 
     base = load_config_file(args.config) if args.config else {}
     ensure(args, base.get("dataset", "mnist"))

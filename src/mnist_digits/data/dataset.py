@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mnist_digits.core.errors import DataError
 from mnist_digits.data.idx import read_idx
 from mnist_digits.data.sources import ProgressFn
 from mnist_digits.data.specs import SPLITS
 from mnist_digits.data.store import data_home, ensure_dataset, get_spec
-from mnist_digits.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_digits.errors import DataError
+from mnist_digits.core.errors import DataError
 
 _UBYTE = 0x08
 GZIP_MAGIC = b"\x1f\x8b"

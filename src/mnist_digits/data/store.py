@@ -13,6 +13,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from mnist_digits.core.errors import DataError
 from mnist_digits.data.idx import maybe_gunzip, parse_idx
 from mnist_digits.data.sources import (
     DirectorySource,
@@ -23,7 +24,6 @@ from mnist_digits.data.sources import (
     SourceError,
 )
 from mnist_digits.data.specs import DATASETS, DatasetSpec, FileSpec
-from mnist_digits.errors import DataError
 
 ENV_HOME = "MNIST_DIGITS_HOME"
 ENV_MIRRORS = "MNIST_DIGITS_MIRRORS"

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from mnist_digits.errors import ConfigError
-from mnist_digits.models import get_model_entry, width_config
+from mnist_digits.core.errors import ConfigError
+from mnist_digits.models.registry import get_model_entry, width_config
 
 
 def _f(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:

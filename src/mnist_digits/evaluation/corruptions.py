@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage
 
-from mnist_digits.errors import MnistDigitsError
+from mnist_digits.core.errors import MnistDigitsError
 
 _SIZE = 28  # MNIST images are 28 x 28
 _CENTRE = (_SIZE - 1) / 2.0  # pixel-centre coordinate of the image centre, 13.5

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mnist_digits.errors import ConfigError
+from mnist_digits.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from mnist_digits.data import ensure_dataset, load_dataset
+from mnist_digits.data.dataset import load_dataset
 from mnist_digits.data.specs import SPLITS
+from mnist_digits.data.store import ensure_dataset
 
 
 def split_stats(images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_digits.evaluate import infer
-from mnist_digits.metrics import fit_temperature, softmax
-from mnist_digits.preprocess import normalize, to_mnist
+from mnist_digits.core.metrics import fit_temperature, softmax
+from mnist_digits.images.preprocess import normalize, to_mnist
+from mnist_digits.models.inference import infer
 
 # Flag at most this share of validation digits: the product target is 2% of test digits, and
 # 1.5% leaves room for the difference between validation and test.

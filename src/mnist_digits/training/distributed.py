@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from mnist_digits.errors import ConfigError
+from mnist_digits.core.errors import ConfigError
 
 # A rank that waits longer than this on the others has lost them (a crash, a kill); the default
 # of 30 minutes would leave the survivors hanging long after torchrun reported the failure.

@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from mnist_digits.errors import ImageError
+from mnist_digits.core.errors import ImageError
 
 __all__ = [
     "MAX_BYTES",

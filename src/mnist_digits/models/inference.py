@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_digits.augment import shift_views
+from mnist_digits.training.augment import shift_views
 
 
 @torch.inference_mode()

@@ -24,8 +24,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_digits import metrics
-from mnist_digits.checkpoint import (
+from mnist_digits.core import metrics
+from mnist_digits.core.errors import DataError, MnistDigitsError
+from mnist_digits.data.dataset import Dataset, load_dataset
+from mnist_digits.data.store import atomic_write
+from mnist_digits.evaluation.corruptions import CORRUPTIONS, SEVERITY, corrupt
+from mnist_digits.models.checkpoint import (
     CheckpointMeta,
     inside_package,
     load_checkpoint,
@@ -33,12 +37,8 @@ from mnist_digits.checkpoint import (
     update_meta,
     weights_fingerprint,
 )
-from mnist_digits.corruptions import CORRUPTIONS, SEVERITY, corrupt
-from mnist_digits.data import Dataset, load_dataset
-from mnist_digits.data.store import atomic_write
-from mnist_digits.errors import DataError, MnistDigitsError
-from mnist_digits.evaluate import infer
-from mnist_digits.train import split_indices
+from mnist_digits.models.inference import infer
+from mnist_digits.training.loop import split_indices
 
 ECE_BINS = 15  # as in Guo et al. 2017
 SPLITS = ("test", "val", "train")

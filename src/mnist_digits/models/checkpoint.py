@@ -16,10 +16,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
+from mnist_digits.core.card import FORMAT, META_KEY, CheckpointMeta
+from mnist_digits.core.errors import CheckpointError
 from mnist_digits.data.store import temp_beside
-from mnist_digits.errors import CheckpointError
-from mnist_digits.meta import FORMAT, META_KEY, CheckpointMeta
-from mnist_digits.models import create_model
+from mnist_digits.models.registry import create_model
 
 BEST = "best.safetensors"
 LAST = "last.safetensors"

@@ -28,20 +28,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from mnist_digits import __version__, explain, metrics, plots
-from mnist_digits.config import TrainConfig, resolve_config
-from mnist_digits.data import load_dataset
+from mnist_digits import __version__
+from mnist_digits.core import metrics
+from mnist_digits.core.errors import ConfigError, MnistDigitsError
+from mnist_digits.data.dataset import load_dataset
 from mnist_digits.data.store import atomic_write
-from mnist_digits.errors import ConfigError, MnistDigitsError
-from mnist_digits.evaluation import (
+from mnist_digits.evaluation import explain, plots
+from mnist_digits.evaluation.evaluate import (
     EvaluationResult,
     corruption_figures,
     evaluate_checkpoint,
     read_cache,
     to_input,
 )
-from mnist_digits.experiment import read_history
-from mnist_digits.train import EpochStats, lr_factor
+from mnist_digits.training.config import TrainConfig, resolve_config
+from mnist_digits.training.loop import EpochStats, lr_factor
+from mnist_digits.training.run import read_history
 
 Progress = Callable[[str], None]
 EMBED_N = 2000  # test images in the PCA plot: enough for every class's shape, still legible

@@ -2,7 +2,7 @@
 
 Each trial samples a training recipe (learning rate, weight decay, batch size, epochs,
 augmentation, label smoothing, EMA decay and model width) on top of a base ``TrainConfig``,
-trains it with :func:`mnist_digits.train.train`, and scores it by validation accuracy, never by
+trains it with ``training.loop.train``, and scores it by validation accuracy, never by
 test accuracy. Validation accuracy is reported after every epoch so that a pruner can stop a
 poor trial early.
 
@@ -39,12 +39,18 @@ from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrial
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
-from mnist_digits.config import TrainConfig, resolve_config
-from mnist_digits.data import load_dataset
-from mnist_digits.errors import ConfigError, Interrupted
-from mnist_digits.models import default_width
-from mnist_digits.train import Progress, TrainData, TrainingInterrupted, pick_device, prepare_data
-from mnist_digits.train import train as train_model
+from mnist_digits.core.errors import ConfigError, Interrupted
+from mnist_digits.data.dataset import load_dataset
+from mnist_digits.models.registry import default_width
+from mnist_digits.training.config import TrainConfig, resolve_config
+from mnist_digits.training.loop import (
+    Progress,
+    TrainData,
+    TrainingInterrupted,
+    pick_device,
+    prepare_data,
+)
+from mnist_digits.training.loop import train as train_model
 
 JOURNAL = "journal.log"
 BEST_TOML = "best.toml"
@@ -516,7 +522,7 @@ def best_config(trial: FrozenTrial) -> TrainConfig:
 
 
 def toml_text(cfg: TrainConfig, header: list[str]) -> str:
-    """``cfg`` as a ``[train]`` table that :func:`mnist_digits.config.load_config_file` reads;
+    """``cfg`` as a ``[train]`` table that ``load_config_file`` reads;
     every field is written, so the model's recipe cannot change the result later."""
     lines = [f"# {line}" if line else "#" for line in header] + ["[train]"]
     for f in fields(cfg):

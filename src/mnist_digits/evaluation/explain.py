@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_digits.evaluate import infer
+from mnist_digits.models.inference import infer
 
 
 def final_linear(model: nn.Module) -> nn.Linear:

@@ -21,11 +21,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from mnist_digits import distributed
-from mnist_digits.augment import augment_batch
-from mnist_digits.config import TrainConfig
-from mnist_digits.data import Dataset, normalized_tensors
-from mnist_digits.models import create_model, width_config
+from mnist_digits.data.dataset import Dataset, normalized_tensors
+from mnist_digits.models.registry import create_model, width_config
+from mnist_digits.training import distributed
+from mnist_digits.training.augment import augment_batch
+from mnist_digits.training.config import TrainConfig
 
 # Loss and accuracy are read back from the device only every few steps: a .item() per step
 # would synchronise a GPU 430 times an epoch at batch 128.

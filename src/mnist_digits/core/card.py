@@ -1,7 +1,7 @@
 """What a trained model says about itself, readable without PyTorch.
 
 The same description travels in a ``.safetensors`` checkpoint (written by
-:mod:`mnist_digits.checkpoint`) and in an exported ``.onnx`` model (by
+:mod:`mnist_digits.models.checkpoint`) and in an exported ``.onnx`` model (by
 :mod:`mnist_digits.export`), so a torch-free install can read it from either.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mnist_digits import __version__
-from mnist_digits.errors import CheckpointError
+from mnist_digits.core.errors import CheckpointError
 
 FORMAT = "mnist-digits-checkpoint/1"
 # The metadata key under which both file formats store ``CheckpointMeta.to_json()``.

@@ -23,16 +23,16 @@ from typing import Any
 
 import torch
 
-from mnist_digits import distributed
-from mnist_digits.calibration import Calibration, calibrate
-from mnist_digits.checkpoint import BEST, LAST, CheckpointMeta, git_commit, save_checkpoint
-from mnist_digits.config import TrainConfig, resolve_config
-from mnist_digits.data import Dataset, get_spec, load_dataset, normalized_tensors
-from mnist_digits.data.store import atomic_write, temp_beside
-from mnist_digits.errors import ConfigError, DataError, Interrupted
-from mnist_digits.evaluate import evaluate, infer
-from mnist_digits.models import width_config
-from mnist_digits.train import (
+from mnist_digits.core.errors import ConfigError, DataError, Interrupted
+from mnist_digits.data.dataset import Dataset, load_dataset, normalized_tensors
+from mnist_digits.data.store import atomic_write, get_spec, temp_beside
+from mnist_digits.models.checkpoint import BEST, LAST, CheckpointMeta, git_commit, save_checkpoint
+from mnist_digits.models.inference import evaluate, infer
+from mnist_digits.models.registry import width_config
+from mnist_digits.training import distributed
+from mnist_digits.training.calibration import Calibration, calibrate
+from mnist_digits.training.config import TrainConfig, resolve_config
+from mnist_digits.training.loop import (
     EpochStats,
     Progress,
     ProgressCallback,
@@ -128,7 +128,7 @@ def run_training(
     The best checkpoint is chosen on the validation split; the test split is only reported.
 
     Under torchrun every rank trains its shard of each batch and only rank 0 writes the folder,
-    evaluates and returns the full summary (see :mod:`mnist_digits.distributed`).
+    evaluates and returns the full summary (see :mod:`mnist_digits.training.distributed`).
 
     Raises:
         Interrupted: on Ctrl-C, after saving ``resume.pt`` in the run folder.
