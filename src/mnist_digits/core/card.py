@@ -8,13 +8,15 @@ The same description travels in a ``.safetensors`` checkpoint (written by
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from mnist_digits import __version__
+from mnist_digits.core.contract import InputContract
 from mnist_digits.core.errors import CheckpointError
 
-FORMAT = "mnist-digits-checkpoint/1"
+# /2: the input contract replaced the bare mean and std of /1.
+FORMAT = "mnist-digits-checkpoint/2"
 # The metadata key under which both file formats store ``CheckpointMeta.to_json()``.
 META_KEY = "mnist_digits"
 
@@ -26,8 +28,7 @@ class CheckpointMeta:
     Attributes:
         model: registry name of the architecture.
         model_config: keyword configuration passed to the builder.
-        mean: input normalisation mean (0..1 pixel scale).
-        std: input normalisation standard deviation.
+        input: the input contract: how stored pixels become this model's input.
         classes: class names, index = output unit.
         dataset: the dataset it was trained on.
         metrics: figures measured for these weights (validation, test).
@@ -40,8 +41,7 @@ class CheckpointMeta:
 
     model: str
     model_config: dict[str, Any]
-    mean: float
-    std: float
+    input: InputContract
     classes: tuple[str, ...]
     dataset: str = "mnist"
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -54,6 +54,9 @@ class CheckpointMeta:
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, **asdict(self)}, sort_keys=True)
 
+    def with_created(self, stamp: str) -> CheckpointMeta:
+        return replace(self, created=stamp)
+
     @classmethod
     def from_json(cls, text: str, *, where: str) -> CheckpointMeta:
         try:
@@ -61,6 +64,7 @@ class CheckpointMeta:
             if data.pop("format", None) != FORMAT:
                 raise ValueError("unknown format")
             data["classes"] = tuple(data["classes"])
+            data["input"] = InputContract.from_dict(data["input"], where=where)
             return cls(**data)
         except (ValueError, TypeError, KeyError) as err:
             raise CheckpointError(f"{where}: checkpoint metadata is unreadable ({err})") from None

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mnist_digits.core.contract import InputContract
 from mnist_digits.core.errors import DataError
 from mnist_digits.data.idx import read_idx
 from mnist_digits.data.sources import ProgressFn
 from mnist_digits.data.specs import SPLITS
 from mnist_digits.data.store import data_home, ensure_dataset, get_spec
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,7 @@ class Dataset:
         images: (N, 28, 28) uint8, white ink (high) on black.
         labels: (N,) uint8 class indices.
         classes: class names, index = label.
-        mean: training-set pixel mean on a 0..1 scale (for normalisation).
-        std: training-set pixel standard deviation on a 0..1 scale.
+        contract: the dataset's input contract (its training split's mean and std).
     """
 
     name: str
@@ -33,8 +37,7 @@ class Dataset:
     images: np.ndarray
     labels: np.ndarray
     classes: tuple[str, ...]
-    mean: float
-    std: float
+    contract: InputContract
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -72,23 +75,21 @@ def load_dataset(
             directory / file.name, ndim=file.ndim, count=file.count, item_shape=file.item_shape
         )
     return Dataset(
-        spec.name, split, arrays["images"], arrays["labels"], spec.classes, spec.mean, spec.std
+        spec.name, split, arrays["images"], arrays["labels"], spec.classes, spec.contract
     )
 
 
 def normalized_tensors(
-    dataset: Dataset, device: str = "cpu", mean: float | None = None, std: float | None = None
-) -> tuple[object, object]:
+    dataset: Dataset, device: str = "cpu", contract: InputContract | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Whole-split tensors, normalised once: x (N, 1, 28, 28) float32, y (N,) int64.
 
-    ``mean`` and ``std`` default to the dataset's own training statistics; pass a checkpoint's
-    values to evaluate a model on another dataset with the normalisation it was trained with.
+    ``contract`` defaults to the dataset's own; pass a checkpoint's to evaluate a model on
+    another dataset with the normalisation it was trained with.
     """
     import torch
 
-    m = dataset.mean if mean is None else mean
-    s = dataset.std if std is None else std
-    x = torch.from_numpy(np.array(dataset.images)).to(device)  # a writable copy
-    x = ((x.float() / 255.0 - m) / s).unsqueeze(1)  # (N, 1, 28, 28)
+    x = torch.from_numpy(np.array(dataset.images)).to(device)  # a writable copy, (N, 28, 28)
+    x = (contract or dataset.contract).normalize(x)  # (N, 1, 28, 28)
     y = torch.from_numpy(dataset.labels.astype(np.int64)).to(device)  # (N,)
     return x, y

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mnist_digits.core.contract import InputContract
+
 SPLITS = ("train", "test")
 KINDS = ("images", "labels")
 
@@ -43,8 +45,8 @@ class DatasetSpec:
         name: the name users type (``mnist``, ``fashion-mnist``).
         title: the name for people.
         classes: class names, index = label.
-        mean: pixel mean of the training images on a 0..1 scale.
-        std: pixel standard deviation of the training images on a 0..1 scale.
+        contract: how its pixels become a model's input (the training split's mean and std
+            on a 0..1 scale); every model trained on it carries this.
         files: the four files.
         mirrors: HTTP(S) base URLs; the file name plus ``.gz`` is appended.
     """
@@ -52,8 +54,7 @@ class DatasetSpec:
     name: str
     title: str
     classes: tuple[str, ...]
-    mean: float
-    std: float
+    contract: InputContract
     files: tuple[FileSpec, ...]
     mirrors: tuple[str, ...]
 
@@ -79,8 +80,7 @@ MNIST = DatasetSpec(
     name="mnist",
     title="MNIST",
     classes=tuple(str(d) for d in range(10)),
-    mean=0.1307,
-    std=0.3081,
+    contract=InputContract(mean=0.1307, std=0.3081),
     files=_files(
         {
             "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -114,8 +114,7 @@ FASHION_MNIST = DatasetSpec(
         "Bag",
         "Ankle boot",
     ),
-    mean=0.2860,
-    std=0.3530,
+    contract=InputContract(mean=0.2860, std=0.3530),
     files=_files(
         {
             "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",

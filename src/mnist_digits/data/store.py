@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from mnist_digits.core.errors import DataError
+from mnist_digits.core.files import atomic_write
 from mnist_digits.data.idx import maybe_gunzip, parse_idx
 from mnist_digits.data.sources import (
     DirectorySource,
@@ -112,39 +112,6 @@ def _cached_problem(path: Path, file: FileSpec) -> str | None:
     if sha256_of(data) != file.sha256:
         return f"checksum mismatch ({len(data)} bytes)"
     return None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# Files we write get the permissions any new file would (0644 under the usual umask), not
-# mkstemp's 0600, so a cache, a run or an exported model can be shared and shipped.
-_FILE_MODE = 0o666 & ~_umask()
-
-
-def temp_beside(path: Path) -> tuple[int, str]:
-    """An open temp file in ``path``'s folder, for writing and then renaming over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, _FILE_MODE)
-    return fd, tmp
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _fetch_one(
