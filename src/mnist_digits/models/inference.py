@@ -53,7 +53,7 @@ def infer(
     device = next(model.parameters()).device
     stored = images.ndim == 3
     if stored and isinstance(images, np.ndarray):
-        images = torch.from_numpy(np.ascontiguousarray(images))
+        images = torch.from_numpy(np.array(images))  # a copy: dataset arrays are read-only
     out = []
     for i in range(0, images.shape[0], batch_size):
         xb = images[i : i + batch_size].to(device)
