@@ -1,7 +1,7 @@
 """Reading digits from people's images: ``Predictor`` turns any image into an honest answer.
 
 Every input goes through ``images.preprocess.to_mnist`` (the one preprocessing path),
-is normalised with the model's own statistics, and is scored with the model's own calibration:
+is normalised by the model's own input contract, and is scored with the model's own calibration:
 probabilities use its fitted temperature, and ``is_digit`` is false when the calibrated
 confidence falls below its reject threshold (chosen on validation data).
 
@@ -22,32 +22,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from mnist_digits.core.card import META_KEY, CheckpointMeta
-from mnist_digits.core.errors import CheckpointError, ImageError, MnistDigitsError
+from mnist_digits.core.errors import CheckpointError
 from mnist_digits.core.metrics import softmax
-from mnist_digits.images.preprocess import (
-    MAX_BYTES,
-    ImageSource,
-    Preprocessed,
-    normalize,
-    split_digits,
-    to_mnist,
-)
-
-# Re-exported so that callers serving predictions (the web app) need only this module.
-__all__ = [
-    "MAX_BYTES",
-    "SHIPPED",
-    "CheckpointError",
-    "CheckpointMeta",
-    "ImageError",
-    "ImageSource",
-    "MnistDigitsError",
-    "NumberPrediction",
-    "Prediction",
-    "Predictor",
-    "Preprocessed",
-    "to_mnist",
-]
+from mnist_digits.images.preprocess import ImageSource, Preprocessed, split_digits, to_mnist
 
 SHIPPED = Path(__file__).parent / "weights" / "cnn-small.safetensors"
 # The same weights exported by ``make shipped-onnx``, for installs without PyTorch.
@@ -149,12 +126,9 @@ class TorchBackend:
         return cls(*load_checkpoint(path, device=device), device)
 
     def logits28(self, images28: np.ndarray) -> np.ndarray:
-        import torch
+        from mnist_digits.models.inference import infer
 
-        x = normalize(images28, self.meta.mean, self.meta.std)  # (N, 28, 28) float32
-        with torch.inference_mode():
-            xt = torch.from_numpy(x).unsqueeze(1).to(self.device)  # (N, 1, 28, 28)
-            return self.model(xt).float().cpu().numpy()  # (N, 10)
+        return infer(self.model, images28, self.meta.input).cpu().numpy()  # (N, 10)
 
 
 class OnnxBackend:
@@ -176,13 +150,16 @@ class OnnxBackend:
                 f"{file}: has no mnist-digits metadata; export it with `mnist-digits export`"
             )
         self.meta = CheckpointMeta.from_json(text, where=str(file))
-        self.input_name = self.session.get_inputs()[0].name
-        shape = self.session.get_inputs()[0].shape
-        if list(shape[1:]) != [1, 28, 28]:
-            raise CheckpointError(f"{file}: expects input {shape}, not (N, 1, 28, 28) pixels")
+        graph_input = self.session.get_inputs()[0]
+        self.input_name = self.meta.input.onnx_input
+        if graph_input.name != self.input_name or list(graph_input.shape[1:]) != [1, 28, 28]:
+            raise CheckpointError(
+                f"{file}: its input is {graph_input.name} {graph_input.shape}, not the "
+                f"contract's {self.input_name} (N, 1, 28, 28); export it with mnist-digits"
+            )
 
     def logits28(self, images28: np.ndarray) -> np.ndarray:
-        pixels = normalize(images28, 0.0, 1.0)[:, None]  # (N, 1, 28, 28) in 0..1
+        pixels = self.meta.input.pixels(images28)  # (N, 1, 28, 28) in 0..1
         return np.asarray(self.session.run(None, {self.input_name: pixels})[0], np.float32)
 
 
@@ -282,6 +259,10 @@ class Predictor:
     def predict_pixels(self, pixels: np.ndarray) -> Prediction:
         """Read a 28×28 array of 0..255 values, white ink on black (as MNIST)."""
         return self.predict(np.asarray(pixels, dtype=np.uint8))[0]
+
+    def preprocess(self, image: ImageSource) -> Preprocessed:
+        """The 28×28 input this predictor would read from ``image`` (see ``predict``)."""
+        return to_mnist(image)
 
     def predict_number(self, image: ImageSource) -> NumberPrediction:
         """Split a multi-digit number into digits and read them left to right."""

@@ -11,13 +11,8 @@ from mnist_digits.cli.render import TrainBars, emit_json, log
 from mnist_digits.models.registry import MODELS
 from mnist_digits.training import distributed
 from mnist_digits.training.config import TrainConfig, load_config_file, resolve_config
-from mnist_digits.training.run import (
-    RunSummary,
-    default_run_dir,
-    resume_training,
-    run_seeds,
-    run_training,
-)
+from mnist_digits.training.run import resume_training, run_seeds, run_training
+from mnist_digits.training.rundir import RunSummary, default_run_dir
 
 _TYPES: dict[str, Any] = {"int": int, "float": float, "str": str}
 

@@ -8,7 +8,7 @@ The same description travels in a ``.safetensors`` checkpoint (written by
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mnist_digits import __version__
@@ -54,15 +54,13 @@ class CheckpointMeta:
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, **asdict(self)}, sort_keys=True)
 
-    def with_created(self, stamp: str) -> CheckpointMeta:
-        return replace(self, created=stamp)
-
     @classmethod
     def from_json(cls, text: str, *, where: str) -> CheckpointMeta:
         try:
             data = json.loads(text)
-            if data.pop("format", None) != FORMAT:
-                raise ValueError("unknown format")
+            written = data.pop("format", None)
+            if written != FORMAT:
+                raise ValueError(f"format {written!r}, this version reads {FORMAT!r}")
             data["classes"] = tuple(data["classes"])
             data["input"] = InputContract.from_dict(data["input"], where=where)
             return cls(**data)

@@ -1,12 +1,12 @@
-"""Self-describing checkpoints: weights in safetensors, and in the same file everything needed
-to use them (model name and config, normalisation, classes, metrics, recipe, version, commit)."""
+"""Self-describing checkpoints: weights in safetensors, and in the same file the model card
+(model name and config, input contract, classes, metrics, recipe, version, commit)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import subprocess
-from dataclasses import asdict
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,31 +16,15 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from mnist_digits.core.card import FORMAT, META_KEY, CheckpointMeta
+from mnist_digits.core.card import META_KEY, CheckpointMeta
 from mnist_digits.core.errors import CheckpointError
-from mnist_digits.data.store import temp_beside
+from mnist_digits.core.files import atomic_path
 from mnist_digits.models.registry import create_model
 
 BEST = "best.safetensors"
 LAST = "last.safetensors"
-_META_KEY = META_KEY
 # The installed package: checkpoints shipped in it are read, never rewritten.
-PACKAGE_DIR = Path(__file__).parent
-# CheckpointMeta lives in the torch-free meta module; re-exported so old imports keep working.
-__all__ = [
-    "BEST",
-    "FORMAT",
-    "LAST",
-    "PACKAGE_DIR",
-    "CheckpointMeta",
-    "git_commit",
-    "load_checkpoint",
-    "read_meta",
-    "resolve_checkpoint",
-    "save_checkpoint",
-    "update_meta",
-    "weights_fingerprint",
-]
+PACKAGE_DIR = Path(__file__).parent.parent
 
 
 def git_commit() -> str:
@@ -74,23 +58,14 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
 def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, meta: CheckpointMeta) -> Path:
     """Write weights and metadata atomically (temp file, then rename)."""
     if not meta.created:
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        meta = CheckpointMeta(**{**asdict(meta), "created": stamp})
+        meta = replace(meta, created=datetime.now(UTC).isoformat(timespec="seconds"))
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     return _write(Path(path), state, meta)
 
 
 def _write(target: Path, state: dict[str, torch.Tensor], meta: CheckpointMeta) -> Path:
-    """Write ``state`` and ``meta`` to a temp file beside ``target``, then rename over it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(target)
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata={_META_KEY: meta.to_json()})
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp:
+        save_file(state, str(tmp), metadata={META_KEY: meta.to_json()})
     return target
 
 
@@ -111,7 +86,7 @@ def update_meta(path: str | os.PathLike[str], **extra: Any) -> Path:
     if inside_package(file):
         raise CheckpointError(f"{file} ships with the package and is never modified")
     meta = read_meta(file)
-    meta = CheckpointMeta(**{**asdict(meta), "extra": {**meta.extra, **extra}})
+    meta = replace(meta, extra={**meta.extra, **extra})
     try:
         return _write(file, load_file(str(file)), meta)
     except OSError as err:
@@ -136,7 +111,7 @@ def read_meta(path: str | os.PathLike[str]) -> CheckpointMeta:
     file = resolve_checkpoint(path)
     try:
         with safe_open(str(file), framework="pt") as handle:
-            text = (handle.metadata() or {}).get(_META_KEY)
+            text = (handle.metadata() or {}).get(META_KEY)
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"{file}: not a readable safetensors file ({err})") from None
     if text is None:

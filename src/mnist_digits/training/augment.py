@@ -66,7 +66,7 @@ def augment_batch(
         strength: affine strength; 0 disables it.
         elastic_px: elastic displacement in pixels; 0 disables it.
         gen: the generator that makes runs repeatable (on x's device).
-        background: the normalised value of a black pixel, used to fill uncovered areas.
+        background: the contract's black level, used to fill uncovered areas.
 
     Returns:
         Augmented images of the same shape and memory format.
@@ -81,11 +81,3 @@ def augment_batch(
     # Shift so black is 0, then zero padding fills uncovered areas with black.
     out = F.grid_sample(x - background, grid, mode="bilinear", align_corners=False)
     return (out + background).contiguous(memory_format=torch.channels_last)
-
-
-def shift_views(x: torch.Tensor, background: float, pixels: int = 1) -> list[torch.Tensor]:
-    """Test-time augmentation views: the batch itself and four copies shifted by ``pixels``."""
-    padded = F.pad(x - background, (pixels,) * 4) + background  # (N, 1, 28+2p, 28+2p)
-    p = pixels
-    offsets = [(p, p), (0, p), (2 * p, p), (p, 0), (p, 2 * p)]
-    return [padded[:, :, dy : dy + 28, dx : dx + 28] for dy, dx in offsets]

@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
+from mnist_digits.core.contract import InputContract
 from mnist_digits.core.metrics import fit_temperature, softmax
-from mnist_digits.images.preprocess import normalize, to_mnist
+from mnist_digits.images.preprocess import to_mnist
 from mnist_digits.models.inference import infer
 
 # Flag at most this share of validation digits: the product target is 2% of test digits, and
@@ -40,15 +40,13 @@ class Calibration:
 
 
 def preprocessed_logits(
-    model: nn.Module, images28: np.ndarray, mean: float, std: float
+    model: nn.Module, images28: np.ndarray, contract: InputContract
 ) -> np.ndarray:
-    """Logits (N, 10) for uint8 images (N, 28, 28) sent through the user-image preprocessing,
-    as :class:`mnist_digits.predict.Predictor` sees them. Empty images are dropped."""
+    """Logits (M, 10) for uint8 images (N, 28, 28) sent through the user-image preprocessing,
+    as ``predict.Predictor`` sees them. Empty images are dropped (M <= N)."""
     items = [to_mnist(image) for image in images28]
     kept = np.stack([i.image28 for i in items if i.found])  # (M, 28, 28)
-    x = torch.from_numpy(normalize(kept, mean, std)).unsqueeze(1)  # (M, 1, 28, 28)
-    device = next(model.parameters()).device
-    return infer(model, x.to(device)).float().cpu().numpy()
+    return infer(model, kept, contract).cpu().numpy()
 
 
 def calibrate(
@@ -57,8 +55,7 @@ def calibrate(
     val_labels: np.ndarray,
     digits28: np.ndarray,
     outliers28: np.ndarray | None,
-    mean: float,
-    std: float,
+    contract: InputContract,
 ) -> Calibration:
     """Fit the temperature on validation logits, then choose the reject threshold.
 
@@ -68,15 +65,14 @@ def calibrate(
         val_labels: their labels (N,).
         digits28: the validation digits (N, 28, 28) uint8, preprocessed here as users' images.
         outliers28: held-out non-digits (M, 28, 28) uint8, or None.
-        mean: the model's input normalisation mean.
-        std: its standard deviation.
+        contract: the model's input contract.
     """
     temperature = fit_temperature(val_logits, val_labels)
-    conf_digits = softmax(preprocessed_logits(model, digits28, mean, std), temperature).max(1)
+    conf_digits = softmax(preprocessed_logits(model, digits28, contract), temperature).max(1)
     threshold = float(np.quantile(conf_digits, TARGET_DIGITS_FLAGGED))
     caught = float("nan")
     if outliers28 is not None and len(outliers28):
-        logits_out = preprocessed_logits(model, outliers28, mean, std)
+        logits_out = preprocessed_logits(model, outliers28, contract)
         caught = float((softmax(logits_out, temperature).max(1) < threshold).mean())
     flagged = float((conf_digits < threshold).mean())
     return Calibration(float(temperature), threshold, flagged, caught)

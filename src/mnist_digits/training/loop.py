@@ -6,26 +6,29 @@ a seeded generator, and batches are index slices of it. Progress goes through a 
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from mnist_digits.core import metrics
+from mnist_digits.core.contract import InputContract
+from mnist_digits.core.errors import ConfigError
 from mnist_digits.data.dataset import Dataset, normalized_tensors
+from mnist_digits.data.split import split_indices
+from mnist_digits.models.inference import infer
 from mnist_digits.models.registry import create_model, width_config
 from mnist_digits.training import distributed
 from mnist_digits.training.augment import augment_batch
 from mnist_digits.training.config import TrainConfig
+from mnist_digits.training.interrupt import TrainingInterrupted, deferred_interrupt
+from mnist_digits.training.optim import lr_factor, make_ema, make_optimizer
 
 # Loss and accuracy are read back from the device only every few steps: a .item() per step
 # would synchronise a GPU 430 times an epoch at batch 128.
@@ -34,23 +37,28 @@ LOG_EVERY = 20
 
 @dataclass(frozen=True)
 class TrainData:
-    """Normalised tensors: x (N, 1, 28, 28) float32 and y (N,) int64, on one device.
+    """Tensors normalised by ``contract``: x (N, 1, 28, 28) float32, y (N,) int64, one device.
 
     ``x_outlier`` holds non-digit images (Fashion-MNIST's training split less the part held
-    out for choosing the reject threshold, normalised with the digits' statistics) for
-    outlier exposure.
+    out for choosing the reject threshold, normalised by the digits' contract) for outlier
+    exposure.
     """
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_val: torch.Tensor
     y_val: torch.Tensor
+    contract: InputContract
     x_outlier: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
 class EpochStats:
-    """Figures for one epoch; ``seconds`` counts training steps only, not validation."""
+    """Figures for one epoch; ``seconds`` counts training steps only, not validation.
+
+    ``lr_trace`` is the learning rate after every logged step (every :data:`LOG_EVERY` steps
+    and the epoch's last), so a report redraws the schedule without recomputing it.
+    """
 
     epoch: int
     train_loss: float
@@ -60,6 +68,7 @@ class EpochStats:
     lr: float
     seconds: float
     images_per_s: float
+    lr_trace: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -100,16 +109,12 @@ class TrainResult:
 
 
 def pick_device(name: str) -> torch.device:
-    """``auto`` means CUDA when available, else CPU."""
+    """``auto`` means CUDA when available, else CPU; asking for CUDA without it is refused."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: no CUDA GPU is visible here; use --device cpu")
     return torch.device(name)
-
-
-def split_indices(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A fixed random split of ``range(n)`` into (train, validation) index tensors."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return perm[val_size:].sort().values, perm[:val_size].sort().values
 
 
 def prepare_data(
@@ -117,20 +122,18 @@ def prepare_data(
 ) -> TrainData:
     """Normalise the training split once and hold out ``cfg.val_size`` images for validation.
 
-    ``outliers`` (non-digits) are normalised with the digits' statistics, and as many of them
+    ``outliers`` (non-digits) are normalised with the digits' contract, and as many of them
     as validation digits are left out, for choosing the reject threshold.
     """
     x, y = normalized_tensors(dataset, device=str(device))
-    assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
     train_idx, val_idx = split_indices(len(dataset), cfg.val_size, cfg.val_seed)
     train_idx, val_idx = train_idx.to(device), val_idx.to(device)
     xo = None
     if outliers is not None:
-        xo_all, _ = normalized_tensors(outliers, str(device), mean=dataset.mean, std=dataset.std)
-        assert isinstance(xo_all, torch.Tensor)
+        xo_all, _ = normalized_tensors(outliers, str(device), dataset.contract)
         o_train, _ = split_indices(len(outliers), cfg.val_size, cfg.val_seed)
         xo = xo_all[o_train.to(device)]
-    return TrainData(x[train_idx], y[train_idx], x[val_idx], y[val_idx], xo)
+    return TrainData(x[train_idx], y[train_idx], x[val_idx], y[val_idx], dataset.contract, xo)
 
 
 def epoch_batches(
@@ -142,56 +145,6 @@ def epoch_batches(
     """
     perm = torch.randperm(n, generator=generator).to(device)  # (n,)
     return list(perm.split(batch_size))
-
-
-def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    """Adam, AdamW or SGD with Nesterov momentum, at ``cfg.lr``."""
-    params = model.parameters()
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay
-        )
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-
-def lr_factor(cfg: TrainConfig, step: int, total: int) -> float:
-    """Multiplier of the peak learning rate at ``step`` of ``total``: linear warm-up, then
-    cosine (``onecycle``) or linear decay to zero, or flat (``constant``)."""
-    if cfg.schedule == "constant":
-        return 1.0
-    warm = int(cfg.warmup * total)
-    if step < warm:
-        return (step + 1) / warm
-    progress = (step - warm) / max(1, total - warm)
-    if cfg.schedule == "linear":
-        return max(0.0, 1.0 - progress)
-    return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-@torch.inference_mode()
-def evaluate_loss_acc(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2000
-) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` on (x, y), in eval mode."""
-    was_training = model.training
-    model.eval()
-    loss_sum, correct = 0.0, 0
-    for i in range(0, x.shape[0], batch_size):
-        logits = model(x[i : i + batch_size])  # (B, 10)
-        loss_sum += float(F.cross_entropy(logits, y[i : i + batch_size], reduction="sum"))
-        correct += int((logits.argmax(1) == y[i : i + batch_size]).sum())
-    model.train(was_training)
-    return loss_sum / x.shape[0], correct / x.shape[0]
-
-
-class TrainingInterrupted(Exception):
-    """Raised when training is interrupted (Ctrl-C); ``state`` resumes it exactly."""
-
-    def __init__(self, state: dict[str, Any], epoch: int, step: int) -> None:
-        super().__init__(f"interrupted at epoch {epoch}, step {step}")
-        self.state, self.epoch, self.step = state, epoch, step
 
 
 @dataclass
@@ -210,6 +163,7 @@ class Loop:
     best_val_acc: float = -1.0
     best_state: dict[str, torch.Tensor] = field(default_factory=dict)
     stale: int = 0
+    lr_trace: list[float] = field(default_factory=list)
 
 
 class Trainer:
@@ -237,8 +191,6 @@ class Trainer:
             self.optimizer, lambda s: lr_factor(cfg, s, total)
         )
         self.ema = make_ema(self.model, cfg.ema)
-        # Normalised value of a black pixel: what augmentation fills uncovered borders with.
-        self.background = float(data.x_train.min())
         self.autocast = cfg.amp and self.device.type == "cuda"
         self.use_outliers = cfg.outlier_exposure > 0 and data.x_outlier is not None
         self.loop = Loop()
@@ -248,7 +200,7 @@ class Trainer:
         cfg = self.cfg
         idx = distributed.shard(idx)  # this rank's part of the global batch
         xb, yb = self.data.x_train[idx], self.data.y_train[idx]  # (B, 1, 28, 28), (B,)
-        xb = augment_batch(xb, cfg.augment, cfg.elastic, self.aug_gen, self.background)
+        xb = augment_batch(xb, cfg.augment, cfg.elastic, self.aug_gen, self.data.contract.black)
         b = xb.shape[0]
         if self.use_outliers:
             xb = torch.cat([xb, self.outlier_batch(b // 2)])  # (B + B/2, 1, 28, 28)
@@ -277,7 +229,7 @@ class Trainer:
         )
         coarse = torch.rand(n - k, 1, 7, 7, generator=self.aug_gen, device=self.device)
         noise = F.interpolate(coarse, size=(28, 28), mode="bilinear", align_corners=False)
-        lo, hi = self.background, float(self.data.x_train.max())
+        lo, hi = self.data.contract.black, self.data.contract.white
         return torch.cat([self.data.x_outlier[idx], lo + (hi - lo) * noise])  # (n, 1, 28, 28)
 
     def eval_model(self) -> nn.Module:
@@ -314,13 +266,6 @@ class Trainer:
         self.loop = Loop(**loop)
 
 
-def make_ema(model: nn.Module, decay: float) -> AveragedModel | None:
-    """An exponential moving average of weights and BatchNorm statistics, or None at 0."""
-    if decay <= 0:
-        return None
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
-
-
 def _step_event(t: Trainer, step: int, seen: int, elapsed: float) -> Progress:
     lp = t.loop
     return Progress(
@@ -349,6 +294,7 @@ def _end_epoch(t: Trainer) -> EpochStats:
         t.lr(),
         lp.epoch_seconds,
         n / max(lp.epoch_seconds, 1e-9),
+        lp.lr_trace,
     )
     lp.history.append(stats)
     lp.train_seconds += lp.epoch_seconds
@@ -358,43 +304,24 @@ def _end_epoch(t: Trainer) -> EpochStats:
     else:
         lp.stale += 1
     lp.epoch, lp.step, lp.perm = lp.epoch + 1, 0, None
-    lp.loss_sum, lp.correct, lp.epoch_seconds = 0.0, 0, 0.0
+    lp.loss_sum, lp.correct, lp.epoch_seconds, lp.lr_trace = 0.0, 0, 0.0, []
     return stats
 
 
 def _validate(t: Trainer) -> tuple[float, float]:
     """Validation loss and accuracy; under torchrun each rank scores a shard and the sums are
     added, so every rank sees the same figures and takes the same best-epoch decisions."""
-    if not distributed.active():
-        return evaluate_loss_acc(t.eval_model(), t.data.x_val, t.data.y_val)
-    x, y = distributed.shard(t.data.x_val), distributed.shard(t.data.y_val)
-    loss, acc = evaluate_loss_acc(t.eval_model(), x, y)
-    n = torch.tensor(float(x.shape[0]), device=t.device)
-    loss_sum, hits, total = distributed.sum_across(loss * n, (acc * n).round(), n)
-    return float(loss_sum / total), float(hits / total)
-
-
-@contextlib.contextmanager
-def deferred_interrupt() -> Iterator[Callable[[], bool]]:
-    """Turn the first Ctrl-C into a flag the loop checks between steps, so training stops at a
-    step boundary with a consistent state; a second Ctrl-C interrupts at once."""
-    # Under torchrun each rank would see the flag at a different step and their collectives
-    # would no longer match, so there Ctrl-C interrupts at once.
-    if threading.current_thread() is not threading.main_thread() or distributed.active():
-        yield lambda: False
-        return
-    pressed = threading.Event()
-
-    def handler(signum: int, frame: object) -> None:
-        if pressed.is_set():
-            raise KeyboardInterrupt
-        pressed.set()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield pressed.is_set
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    x, y = distributed.shard(t.data.x_val), distributed.shard(t.data.y_val)  # all when alone
+    logits = infer(t.eval_model(), x, t.data.contract).double().cpu().numpy()  # (n, 10)
+    labels = y.cpu().numpy()
+    n = len(labels)
+    sums = torch.tensor(
+        [metrics.nll(logits, labels) * n, round(metrics.accuracy(logits, labels) * n), n],
+        dtype=torch.float64,
+        device=t.device,
+    )
+    loss_sum, hits, total = distributed.sum_across(sums)[0].tolist()
+    return loss_sum / total, hits / total
 
 
 def _run_epoch(t: Trainer, callback: ProgressCallback | None, stop: Callable[[], bool]) -> bool:
@@ -418,6 +345,7 @@ def _run_epoch(t: Trainer, callback: ProgressCallback | None, stop: Callable[[],
             loss_acc.zero_()
             hit_acc.zero_()
             lp.step, lp.epoch_seconds = step + 1, time.perf_counter() - t0
+            lp.lr_trace.append(t.lr())
             if callback:
                 seen = min(lp.step * cfg.batch_size, n)
                 callback(_step_event(t, lp.step, seen, lp.epoch_seconds))

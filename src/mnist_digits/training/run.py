@@ -1,183 +1,160 @@
-"""A training run on disk: config, per-epoch metrics, checkpoints and a summary in one folder.
+"""A training run as one straight line: prepare → fit → calibrate → score → save.
 
-Layout of a run directory:
-    config.json        the resolved TrainConfig
-    metrics.jsonl      one JSON object per epoch (train/val loss and accuracy, lr, speed)
-    tb/                TensorBoard event logs of the same figures
-    best.safetensors   weights best on validation, with self-describing metadata
-    last.safetensors   weights after the last epoch
-    resume.pt          only after an interruption: the exact state ``--resume`` continues from
-    summary.json       the final figures, test accuracy included (reported, never used to choose)
+:func:`run_training` claims the run folder and calls each step once, passing the config
+down. The weights best on validation are saved as soon as training ends, so an interruption
+during the slower steps after it loses no training; ``resume.pt`` is removed only once the
+folder is complete. Test accuracy is computed once, at the end, and only reported.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import os
 import statistics
-from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from mnist_digits.core.errors import ConfigError, DataError, Interrupted
-from mnist_digits.data.dataset import Dataset, load_dataset, normalized_tensors
-from mnist_digits.data.store import atomic_write, get_spec, temp_beside
-from mnist_digits.models.checkpoint import BEST, LAST, CheckpointMeta, git_commit, save_checkpoint
-from mnist_digits.models.inference import evaluate, infer
+from mnist_digits.core import metrics
+from mnist_digits.core.card import CheckpointMeta
+from mnist_digits.core.errors import CheckpointError, ConfigError, DataError, Interrupted
+from mnist_digits.core.files import atomic_path
+from mnist_digits.data.dataset import Dataset, load_dataset
+from mnist_digits.data.split import split_indices
+from mnist_digits.data.store import get_spec
+from mnist_digits.models.checkpoint import BEST, LAST, git_commit, save_checkpoint
+from mnist_digits.models.inference import infer
 from mnist_digits.models.registry import width_config
 from mnist_digits.training import distributed
 from mnist_digits.training.calibration import Calibration, calibrate
-from mnist_digits.training.config import TrainConfig, resolve_config
+from mnist_digits.training.config import TrainConfig
+from mnist_digits.training.interrupt import TrainingInterrupted
 from mnist_digits.training.loop import (
-    EpochStats,
-    Progress,
     ProgressCallback,
     TrainData,
-    TrainingInterrupted,
     TrainResult,
     pick_device,
     prepare_data,
-    split_indices,
     train,
 )
+from mnist_digits.training.rundir import (
+    RESUME,
+    SUMMARY,
+    RunLogger,
+    RunSummary,
+    prepare_run_dir,
+    read_config,
+    start_run,
+    write_json,
+)
 
-RESUME = "resume.pt"
+PathLike = str | os.PathLike[str]
 
 
 @dataclass(frozen=True)
-class RunSummary:
-    """The figures of a finished run (fractions in 0..1, seconds of training steps only)."""
+class Prepared:
+    """What every step of a run reads: the splits as loaded and as normalised tensors."""
 
-    model: str
-    epochs: int
-    seed: int
-    train_seconds: float
-    best_epoch: int
-    val_accuracy: float
-    test_accuracy: float
-    test_loss: float
-    run_dir: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    train_split: Dataset
+    outliers: Dataset | None
+    data: TrainData
 
 
-def default_run_dir(model: str, root: str | Path = "runs") -> Path:
-    """``runs/<YYYYmmdd-HHMMSS>-<model>``."""
-    return Path(root) / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{model}"
+@dataclass(frozen=True)
+class Scored:
+    """Test-split figures of the chosen weights."""
 
-
-def prepare_run_dir(path: str | Path, force: bool = False, create: bool = True) -> Path:
-    """Create the run folder (only check it when not ``create``), refusing a non-empty one
-    unless ``force``."""
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise ConfigError(f"--out {p} is a file; give a folder for the run")
-    if p.is_dir() and any(p.iterdir()) and not force:
-        raise ConfigError(f"{p} is not empty; choose another --out or pass --force to overwrite")
-    if create:
-        p.mkdir(parents=True, exist_ok=True)
-    return p
-
-
-def _write_json(path: Path, data: Any) -> None:
-    atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
-
-
-class RunLogger:
-    """Appends each epoch to metrics.jsonl and TensorBoard, then forwards to ``callback``."""
-
-    def __init__(self, run_dir: Path, callback: ProgressCallback | None, fresh: bool) -> None:
-        from torch.utils.tensorboard import SummaryWriter
-
-        self.log = run_dir / "metrics.jsonl"
-        if fresh:
-            self.log.write_text("")
-        self.tb = SummaryWriter(str(run_dir / "tb"))
-        self.callback = callback
-
-    def __call__(self, event: Progress) -> None:
-        if event.kind == "epoch_end" and event.stats is not None:
-            s = event.stats
-            with self.log.open("a") as handle:
-                handle.write(json.dumps(asdict(s)) + "\n")
-            for name in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "images_per_s"):
-                self.tb.add_scalar(name, getattr(s, name), s.epoch)
-            self.tb.flush()
-        if self.callback:
-            self.callback(event)
-
-    def close(self) -> None:
-        self.tb.close()
+    accuracy: float
+    loss: float
 
 
 def run_training(
     cfg: TrainConfig,
-    run_dir: str | Path,
+    run_dir: PathLike,
     *,
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: PathLike | None = None,
     force: bool = False,
     callback: ProgressCallback | None = None,
 ) -> RunSummary:
-    """Train, save checkpoints and evaluate once on the test split.
+    """Train, calibrate, score once on the test split and save, into ``run_dir``.
 
     The best checkpoint is chosen on the validation split; the test split is only reported.
-
     Under torchrun every rank trains its shard of each batch and only rank 0 writes the folder,
-    evaluates and returns the full summary (see :mod:`mnist_digits.training.distributed`).
+    calibrates, scores and returns the full summary (see ``training.distributed``).
 
     Raises:
-        Interrupted: on Ctrl-C, after saving ``resume.pt`` in the run folder.
+        Interrupted: on Ctrl-C, after saving ``resume.pt`` (during training) or the best
+            weights (after it) in the run folder.
     """
+    device = pick_device(cfg.device)  # before the folder is touched: a bad --device costs nothing
     # Every rank checks the folder before joining the group, and rank 0 writes only after it
     # (joining waits for all ranks), so no rank can see a folder half-written by rank 0.
     out = prepare_run_dir(run_dir, force, create=not distributed.launched())
-    with distributed.process_group(distributed.local_device(pick_device(cfg.device))):
+    with distributed.process_group(distributed.local_device(device)):
         if distributed.is_main():
             prepare_run_dir(out, force=True)
-            (out / RESUME).unlink(missing_ok=True)
-            _write_json(out / "config.json", cfg.to_dict())
-        return _execute(cfg, out, data_dir, callback, resume=None)
+            start_run(out, cfg)
+        return _run(cfg, out, data_dir, callback, resume=None)
 
 
 def resume_training(
-    run_dir: str | Path,
-    *,
-    data_dir: str | os.PathLike[str] | None = None,
-    callback: ProgressCallback | None = None,
+    run_dir: PathLike, *, data_dir: PathLike | None = None, callback: ProgressCallback | None = None
 ) -> RunSummary:
     """Continue an interrupted run exactly where it stopped, with its saved config."""
     if distributed.launched():
         raise ConfigError("--resume runs in one process; run it without torchrun")
     out = Path(run_dir)
-    state_file = out / RESUME
-    if not state_file.is_file():
+    if not (out / RESUME).is_file():
         raise ConfigError(f"{out} holds no {RESUME}; only an interrupted run can be resumed")
-    cfg = resolve_config(json.loads((out / "config.json").read_text()), {})
-    state = torch.load(state_file, map_location="cpu", weights_only=True)
-    return _execute(cfg, out, data_dir, callback, resume=state)
+    cfg = read_config(out)
+    pick_device(cfg.device)
+    return _run(cfg, out, data_dir, callback, resume=_load_resume(out / RESUME))
 
 
-def _execute(
+def _run(
     cfg: TrainConfig,
     out: Path,
-    data_dir: str | os.PathLike[str] | None,
+    data_dir: PathLike | None,
     callback: ProgressCallback | None,
     resume: dict[str, Any] | None,
 ) -> RunSummary:
+    prepared = prepare(cfg, data_dir)
+    if not distributed.is_main():
+        return _train_shard(cfg, prepared.data)
+    result = fit(cfg, prepared, out, callback, resume)
+    try:
+        save_checkpoints(out, cfg, result, _metrics(result))  # uncalibrated, until replaced
+        calibration = calibrate_run(cfg, result, prepared)
+        scored = score(cfg, result, data_dir)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted after training; the weights best on validation are saved in "
+            f"{out / BEST} without calibration or test figures"
+        ) from None
+    return save(out, cfg, result, calibration, scored)
+
+
+def prepare(cfg: TrainConfig, data_dir: PathLike | None) -> Prepared:
+    """Load the training split (and non-digits), normalise once, hold out validation."""
     device = distributed.local_device(pick_device(cfg.device))
     train_split = load_dataset(cfg.dataset, "train", data_dir=data_dir)
     outliers = _outliers(cfg, data_dir)
-    data = prepare_data(cfg, train_split, device, outliers)
-    if not distributed.is_main():
-        return _train_shard(cfg, data)
+    return Prepared(train_split, outliers, prepare_data(cfg, train_split, device, outliers))
+
+
+def fit(
+    cfg: TrainConfig,
+    prepared: Prepared,
+    out: Path,
+    callback: ProgressCallback | None,
+    resume: dict[str, Any] | None,
+) -> TrainResult:
+    """Run the training loop, logging each epoch into the run folder."""
     logger = RunLogger(out, callback, fresh=resume is None)
     try:
-        result = train(cfg, data, logger, resume=resume)
+        return train(cfg, prepared.data, logger, resume=resume)
     except TrainingInterrupted as stop:
         _save_resume(out / RESUME, stop.state)
         raise Interrupted(
@@ -186,9 +163,47 @@ def _execute(
         ) from None
     finally:
         logger.close()
+
+
+def calibrate_run(cfg: TrainConfig, result: TrainResult, prepared: Prepared) -> Calibration:
+    """Temperature and reject threshold, from the validation digits and held-out non-digits."""
+    _, val_idx = split_indices(len(prepared.train_split), cfg.val_size, cfg.val_seed)
+    outliers28 = None
+    if prepared.outliers is not None:
+        _, o_val = split_indices(len(prepared.outliers), cfg.val_size, cfg.val_seed)
+        outliers28 = prepared.outliers.images[o_val.numpy()]
+    data = prepared.data
+    val_logits = infer(result.model, data.x_val, data.contract).cpu().numpy()
+    digits28 = prepared.train_split.images[val_idx.numpy()]
+    labels = data.y_val.cpu().numpy()
+    return calibrate(result.model, val_logits, labels, digits28, outliers28, data.contract)
+
+
+def score(cfg: TrainConfig, result: TrainResult, data_dir: PathLike | None) -> Scored:
+    """Accuracy and loss of the chosen weights on the test split: reported, never chosen on."""
+    test = load_dataset(cfg.dataset, "test", data_dir=data_dir)
+    logits = infer(result.model, test.images, test.contract, tta=cfg.tta).double().cpu().numpy()
+    return Scored(metrics.accuracy(logits, test.labels), metrics.nll(logits, test.labels))
+
+
+def save(
+    out: Path, cfg: TrainConfig, result: TrainResult, cal: Calibration, scored: Scored
+) -> RunSummary:
+    """The final checkpoints and summary; the run folder is then complete."""
+    summary = _summary(cfg, result, scored.accuracy, scored.loss, str(out))
+    figures = {**_metrics(result), "test_accuracy": scored.accuracy, "test_loss": scored.loss}
+    save_checkpoints(out, cfg, result, figures, cal.to_dict())
+    write_json(out / SUMMARY, summary.to_dict())
     (out / RESUME).unlink(missing_ok=True)
-    calibration = _calibrate(cfg, result, data, train_split, outliers)
-    return _finish(cfg, out, result, calibration, data_dir, device)
+    return summary
+
+
+def _metrics(result: TrainResult) -> dict[str, Any]:
+    return {
+        "val_accuracy": result.best_val_acc,
+        "best_epoch": result.best_epoch,
+        "train_seconds": round(result.train_seconds, 3),
+    }
 
 
 def _train_shard(cfg: TrainConfig, data: TrainData) -> RunSummary:
@@ -213,89 +228,53 @@ def _summary(
     )
 
 
-def _outliers(cfg: TrainConfig, data_dir: str | os.PathLike[str] | None) -> Dataset | None:
+def _outliers(cfg: TrainConfig, data_dir: PathLike | None) -> Dataset | None:
     """Fashion-MNIST's training split as non-digits: required for outlier exposure, and used
     when available to report how many non-digits the reject threshold catches."""
     if cfg.dataset != "mnist":
         return None
     try:
         return load_dataset("fashion-mnist", "train", data_dir=data_dir)
-    except DataError:
+    except (DataError, OSError):
         if cfg.outlier_exposure > 0:
             raise
         return None
 
 
-def _calibrate(
-    cfg: TrainConfig,
-    result: TrainResult,
-    data: TrainData,
-    train_split: Dataset,
-    outliers: Dataset | None,
-) -> Calibration:
-    _, val_idx = split_indices(len(train_split), cfg.val_size, cfg.val_seed)
-    outliers28 = None
-    if outliers is not None:
-        _, o_val = split_indices(len(outliers), cfg.val_size, cfg.val_seed)
-        outliers28 = outliers.images[o_val.numpy()]
-    val_logits = infer(result.model, data.x_val).float().cpu().numpy()
-    return calibrate(
-        result.model,
-        val_logits,
-        data.y_val.cpu().numpy(),
-        train_split.images[val_idx.numpy()],
-        outliers28,
-        train_split.mean,
-        train_split.std,
-    )
-
-
 def _save_resume(path: Path, state: dict[str, Any]) -> None:
-    fd, tmp = temp_beside(path)
-    os.close(fd)
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
-def _finish(
-    cfg: TrainConfig,
+def _load_resume(path: Path) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and torch each raise their own kinds
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+        raise CheckpointError(f"{path} is damaged and cannot be resumed ({first})") from None
+    if not isinstance(state, dict) or not {"model", "loop"} <= set(state):
+        raise CheckpointError(f"{path} is not a resume state written by mnist-digits")
+    return state
+
+
+def save_checkpoints(
     out: Path,
+    cfg: TrainConfig,
     result: TrainResult,
-    calibration: Calibration,
-    data_dir: str | os.PathLike[str] | None,
-    device: torch.device,
-) -> RunSummary:
-    test_split = load_dataset(cfg.dataset, "test", data_dir=data_dir)
-    x_test, y_test = normalized_tensors(test_split, str(device))
-    assert isinstance(x_test, torch.Tensor) and isinstance(y_test, torch.Tensor)
-    test = evaluate(result.model, x_test, y_test, tta=cfg.tta)
-    summary = _summary(cfg, result, test.accuracy, test.loss, str(out))
-    _save_checkpoints(out, cfg, result, summary, calibration)
-    _write_json(out / "summary.json", summary.to_dict())
-    return summary
-
-
-def _save_checkpoints(
-    out: Path, cfg: TrainConfig, result: TrainResult, summary: RunSummary, cal: Calibration
+    figures: dict[str, Any],
+    extra: dict[str, Any] | None = None,
 ) -> None:
+    """``best`` (chosen on validation) and ``last`` weights, each with its model card."""
     spec = get_spec(cfg.dataset)
-    metrics = {
-        "val_accuracy": summary.val_accuracy,
-        "test_accuracy": summary.test_accuracy,
-        "test_loss": summary.test_loss,
-        "best_epoch": summary.best_epoch,
-        "train_seconds": summary.train_seconds,
-    }
     meta = CheckpointMeta(
         model=cfg.model,
         model_config=width_config(cfg.model, cfg.width),
-        mean=spec.mean,
-        std=spec.std,
+        input=spec.contract,
         classes=spec.classes,
         dataset=cfg.dataset,
-        metrics=metrics,
+        metrics=figures,
         recipe={**cfg.to_dict(), "recipe": cfg.recipe or cfg.model},
-        extra=cal.to_dict(),
+        extra=extra or {},
         git_commit=git_commit(),
     )
     save_checkpoint(out / BEST, result.model, meta)
@@ -307,9 +286,9 @@ def _save_checkpoints(
 def run_seeds(
     cfg: TrainConfig,
     seeds: int,
-    run_dir: str | Path,
+    run_dir: PathLike,
     *,
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: PathLike | None = None,
     force: bool = False,
     callback: ProgressCallback | None = None,
 ) -> dict[str, Any]:
@@ -317,8 +296,9 @@ def run_seeds(
     write ``aggregate.json`` with each run and the mean ± std of its figures."""
     if distributed.launched():
         raise ConfigError("under torchrun train one seed per launch (--seeds 1)")
+    pick_device(cfg.device)
     out = prepare_run_dir(run_dir, force)
-    _write_json(out / "config.json", {**cfg.to_dict(), "seeds": seeds})
+    write_json(out / "config.json", {**cfg.to_dict(), "seeds": seeds})
     runs = [
         run_training(
             replace(cfg, seed=cfg.seed + i),
@@ -329,16 +309,10 @@ def run_seeds(
         ).to_dict()
         for i in range(seeds)
     ]
-    aggregate = {"model": cfg.model, "seeds": seeds, "runs": runs, "run_dir": str(out)}
+    aggregate: dict[str, Any] = {"model": cfg.model, "seeds": seeds, "runs": runs}
     for key in ("test_accuracy", "val_accuracy", "train_seconds"):
         values = [r[key] for r in runs]
         std = statistics.stdev(values) if len(values) > 1 else 0.0
         aggregate[key] = {"mean": statistics.fmean(values), "std": std}
-    _write_json(out / "aggregate.json", aggregate)
-    return aggregate
-
-
-def read_history(run_dir: str | Path) -> list[EpochStats]:
-    """The per-epoch metrics of a run, as written during training."""
-    lines = (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
-    return [EpochStats(**json.loads(line)) for line in lines if line.strip()]
+    write_json(out / "aggregate.json", {**aggregate, "run_dir": str(out)})
+    return {**aggregate, "run_dir": str(out)}
