@@ -11,7 +11,7 @@ from scipy import ndimage
 from scipy.stats import poisson
 
 from mnist_digits.core.errors import MnistDigitsError
-from mnist_digits.evaluation.corruptions import CORRUPTIONS, SEVERITY, corrupt, corrupt_all
+from mnist_digits.evaluation.corruptions import CORRUPTIONS, SEVERITY, corrupt
 
 NAMES = [
     "shot_noise", "impulse_noise", "glass_blur", "motion_blur", "shear", "scale", "rotate",
@@ -108,8 +108,13 @@ def test_deterministic_for_a_seed(name: str) -> None:
     assert differs == (name not in NOT_RANDOM)
 
 
-def test_corrupt_all_gives_every_corruption() -> None:
-    out = corrupt_all(DIGITS, seed=1)
+def _corrupt_all(images: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """Every corruption of one batch, in ``CORRUPTIONS`` order."""
+    return {name: corrupt(images, name, seed) for name in CORRUPTIONS}
+
+
+def test_every_corruption_applies_in_registry_order() -> None:
+    out = _corrupt_all(DIGITS, seed=1)
     assert list(out) == NAMES
     np.testing.assert_array_equal(out["rotate"], corrupt(DIGITS, "rotate", seed=1))
 
