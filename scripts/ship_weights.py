@@ -9,12 +9,12 @@ Refuses a run whose recipe has no file in recipes/ (the shipped weights must be 
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from mnist_digits.core.files import atomic_path, atomic_write_json
 from mnist_digits.models.checkpoint import read_meta, resolve_checkpoint
 from mnist_digits.predict import SHIPPED
 
@@ -32,10 +32,9 @@ def main(run_dir: str) -> int:
         )
         return 2
     record = {k: v for k, v in asdict(meta).items() if k != "classes"}
-    tmp = SHIPPED.with_suffix(".tmp")
-    shutil.copyfile(resolve_checkpoint(run_dir), tmp)
-    tmp.replace(SHIPPED)
-    SHIPPED.with_suffix(".json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    with atomic_path(SHIPPED) as tmp:
+        shutil.copyfile(resolve_checkpoint(run_dir), tmp)
+    atomic_write_json(SHIPPED.with_suffix(".json"), record)
     print(f"shipped {name}: test accuracy {meta.metrics['test_accuracy']:.4f} -> {SHIPPED}")
     return 0
 

@@ -1,9 +1,9 @@
 """Export a checkpoint to a self-describing ONNX model, in float32 or int8.
 
-The graph has one input, ``pixels``: float32 (N, 1, 28, 28) holding pixels scaled to 0..1,
-white ink on black (``Preprocessed.image28 / 255``). Normalisation with the checkpoint's mean
-and std happens inside the graph, and the output ``logits`` is float32 (N, 10). The batch axis
-is dynamic and the opset is :data:`OPSET`.
+The graph has one input, named by the checkpoint's input contract (``pixels``): float32
+(N, 1, 28, 28) holding pixels scaled to 0..1, white ink on black (``InputContract.pixels``).
+The contract's standardisation happens inside the graph, and the output ``logits`` is float32
+(N, 10). The batch axis is dynamic and the opset is :data:`OPSET`.
 
 The model's metadata carries the checkpoint's own description (``mnist_digits``: model,
 normalisation, classes, temperature and reject threshold, metrics, recipe, version) and a few
@@ -12,10 +12,8 @@ flat keys for people reading the file in a viewer, so the file describes itself 
 
 int8 uses onnxruntime's static quantisation, calibrated on training images: QDQ format,
 per-channel int8 weights and uint8 activations from min/max ranges. Weights use 7 bits
-(``reduce_range``): on AVX2 CPUs without VNNI (like the 2-core dev box) onnxruntime multiplies
-uint8 by int8 in pairs summed in int16, which saturates with full 8-bit weights; measured on a
-cnn-small checkpoint, 8-bit weights agreed with float32 on 99.52% of MNIST test images and
-7-bit ones on 99.95%.
+(``reduce_range``): on AVX2 CPUs without VNNI onnxruntime multiplies uint8 by int8 in pairs
+summed in int16, which saturates with full 8-bit weights (see the README's ONNX section).
 """
 
 from __future__ import annotations
@@ -37,15 +35,15 @@ import torch
 from torch import nn
 
 from mnist_digits import __version__
-from mnist_digits.core.card import META_KEY
+from mnist_digits.core.card import META_KEY, CheckpointMeta
+from mnist_digits.core.contract import InputContract
 from mnist_digits.core.errors import MnistDigitsError
 from mnist_digits.data.dataset import load_dataset
 from mnist_digits.data.store import atomic_write
-from mnist_digits.models.checkpoint import CheckpointMeta, load_checkpoint, resolve_checkpoint
+from mnist_digits.models.checkpoint import load_checkpoint, resolve_checkpoint
 
 # The dynamo exporter's own opset in torch 2.13: asking for it needs no version conversion.
 OPSET = 18
-INPUT_NAME = "pixels"
 OUTPUT_NAME = "logits"
 # 2,000 images pin every activation's min/max: 1,000 and 4,000 gave the same test accuracy.
 CALIBRATION_IMAGES = 2000
@@ -81,16 +79,15 @@ class ExportResult:
 
 
 class PixelsToLogits(nn.Module):
-    """A model behind its own normalisation: 0..1 pixels in, logits out."""
+    """A model behind its own input contract: 0..1 pixels in, logits out."""
 
-    def __init__(self, model: nn.Module, mean: float, std: float) -> None:
+    def __init__(self, model: nn.Module, contract: InputContract) -> None:
         super().__init__()
         self.model = model
-        self.mean = float(mean)
-        self.std = float(std)
+        self.contract = contract
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.model((pixels - self.mean) / self.std)  # (N, 10)
+        return self.model(self.contract.standardize(pixels))  # (N, 10)
 
 
 def default_output(source: str | os.PathLike[str], int8: bool = False) -> Path:
@@ -139,7 +136,7 @@ def export_onnx(
     proto = to_onnx(model, meta)
     if int8:
         images = calibration if calibration is not None else _training_images(meta, data_dir)
-        proto = quantize_int8(proto, images)
+        proto = quantize_int8(proto, images, meta.input)
         check = {"argmax_agreement": _agreement(proto, model, meta, images)}
     else:
         check = {"max_abs_diff": _max_abs_diff(proto, model, meta)}
@@ -173,7 +170,7 @@ def to_onnx(model: nn.Module, meta: CheckpointMeta) -> onnx.ModelProto:
     The dynamo exporter folds each BatchNorm into its convolution, so the graph is
     Sub, Div, then only Conv, Relu, MaxPool, Reshape and Gemm for the CNNs.
     """
-    wrapped = PixelsToLogits(model, meta.mean, meta.std).eval()
+    wrapped = PixelsToLogits(model, meta.input).eval()
     # A batch of 2, not 1: the exporter would specialise a batch of 1 into the graph.
     example = torch.zeros(2, 1, 28, 28)
     with _quiet_exporter():
@@ -182,7 +179,7 @@ def to_onnx(model: nn.Module, meta: CheckpointMeta) -> onnx.ModelProto:
             (example,),
             dynamo=True,
             verbose=False,
-            input_names=[INPUT_NAME],
+            input_names=[meta.input.onnx_input],
             output_names=[OUTPUT_NAME],
             dynamic_shapes=({0: torch.export.Dim("batch")},),
             opset_version=OPSET,
@@ -198,7 +195,9 @@ def _training_images(meta: CheckpointMeta, data_dir: str | os.PathLike[str] | No
     return train.images[np.sort(pick)]  # (2000, 28, 28) uint8
 
 
-def quantize_int8(fp32: onnx.ModelProto, images28: np.ndarray) -> onnx.ModelProto:
+def quantize_int8(
+    fp32: onnx.ModelProto, images28: np.ndarray, contract: InputContract
+) -> onnx.ModelProto:
     """Static int8 quantisation (QDQ, per-channel 7-bit weights, uint8 activations) with
     onnxruntime's tools, calibrated on uint8 images (N, 28, 28)."""
     from onnxruntime.quantization import (
@@ -210,14 +209,14 @@ def quantize_int8(fp32: onnx.ModelProto, images28: np.ndarray) -> onnx.ModelProt
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    pixels = to_pixels(images28)
+    pixels = contract.pixels(images28)
     batches = [
         pixels[i : i + _CALIBRATION_BATCH] for i in range(0, len(pixels), _CALIBRATION_BATCH)
     ]
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.feeds = iter([{INPUT_NAME: batch} for batch in batches])
+            self.feeds = iter([{contract.onnx_input: batch} for batch in batches])
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self.feeds, None)
@@ -257,8 +256,8 @@ def describe(proto: onnx.ModelProto, meta: CheckpointMeta, quantization: dict[st
     fields = {
         META_KEY: meta.to_json(),  # what OnnxBackend reads: the checkpoint's own metadata
         "model": meta.model,
-        "input": f"{INPUT_NAME}: float32 (N, 1, 28, 28), pixels 0..1, white ink on black",
-        "normalization": json.dumps({"mean": meta.mean, "std": meta.std, "in_graph": True}),
+        "input": f"{meta.input.onnx_input}: float32 (N, 1, 28, 28), 0..1, white ink on black",
+        "normalization": json.dumps({**meta.input.to_dict(), "in_graph": True}),
         "output": f"{OUTPUT_NAME}: float32 (N, 10); softmax(logits / temperature) = probabilities",
         "classes": json.dumps(list(meta.classes)),
         "temperature": json.dumps(meta.extra.get("temperature", 1.0)),
@@ -275,28 +274,24 @@ def describe(proto: onnx.ModelProto, meta: CheckpointMeta, quantization: dict[st
     proto.doc_string = f"mnist-digits {meta.model}: handwritten digit logits from 28x28 pixels"
 
 
-def to_pixels(images28: np.ndarray) -> np.ndarray:
-    """The graph's input for uint8 images (N, 28, 28): float32 (N, 1, 28, 28) in 0..1."""
-    return (np.asarray(images28, dtype=np.float32) / 255.0)[:, None]
-
-
-def _onnx_logits(proto: onnx.ModelProto, pixels: np.ndarray) -> np.ndarray:
+def _onnx_logits(proto: onnx.ModelProto, contract: InputContract, pixels: np.ndarray) -> np.ndarray:
     import onnxruntime as ort
 
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    return np.asarray(session.run(None, {INPUT_NAME: pixels})[0])
+    return np.asarray(session.run(None, {contract.onnx_input: pixels})[0])
 
 
 @torch.inference_mode()
 def _torch_logits(model: nn.Module, meta: CheckpointMeta, pixels: np.ndarray) -> np.ndarray:
-    return PixelsToLogits(model, meta.mean, meta.std).eval()(torch.from_numpy(pixels)).numpy()
+    return PixelsToLogits(model, meta.input).eval()(torch.from_numpy(pixels)).numpy()
 
 
 def _max_abs_diff(proto: onnx.ModelProto, model: nn.Module, meta: CheckpointMeta) -> float:
     # Random ink over the whole canvas: every weight takes part, not only MNIST's centre.
     rng = np.random.default_rng(0)
     pixels = rng.random((_CHECK_IMAGES, 1, 28, 28), dtype=np.float32)
-    diff = float(np.abs(_onnx_logits(proto, pixels) - _torch_logits(model, meta, pixels)).max())
+    onnx_logits = _onnx_logits(proto, meta.input, pixels)
+    diff = float(np.abs(onnx_logits - _torch_logits(model, meta, pixels)).max())
     if not diff <= FP32_TOLERANCE:
         raise MnistDigitsError(
             f"the ONNX export differs from PyTorch by {diff:.2e} in logits "
@@ -308,6 +303,6 @@ def _max_abs_diff(proto: onnx.ModelProto, model: nn.Module, meta: CheckpointMeta
 def _agreement(
     proto: onnx.ModelProto, model: nn.Module, meta: CheckpointMeta, images28: np.ndarray
 ) -> float:
-    pixels = to_pixels(images28)
-    ours = _onnx_logits(proto, pixels).argmax(1)
+    pixels = meta.input.pixels(images28)
+    ours = _onnx_logits(proto, meta.input, pixels).argmax(1)
     return float((ours == _torch_logits(model, meta, pixels).argmax(1)).mean())
