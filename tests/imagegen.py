@@ -14,7 +14,7 @@ dressed as one of ``KINDS``:
 
 Everything is driven by a seeded ``numpy.random.Generator``, so a seed always gives the same
 images. A model can be scored with ``make_user_images(n, seed)``: each item is
-``(image, true digit, kind)``.
+``(image, true digit, kind)``. ``naive_resize`` is the baseline such a score is compared with.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from mnist_digits.images.decode import ImageSource, load_image, standard_mode
 
 Point = tuple[float, float]
 Stroke = list[Point]
@@ -314,3 +316,24 @@ def make_number_image(
         right = x + cov.shape[1]
     canvas = canvas[:, : right + margin]
     return _to_image(_mix(canvas, np.full(3, 250.0), np.full(3, 25.0)))
+
+
+def naive_resize(src: ImageSource) -> np.ndarray:
+    """Baseline: grayscale and plainly resize the whole image to 28x28 (no crop/invert/centre).
+
+    Shows what ``mnist_digits.images.render.to_mnist`` gains over doing nothing.
+
+    Args:
+        src: Anything ``load_image`` accepts.
+
+    Returns:
+        (28, 28) uint8.
+
+    Raises:
+        ImageError: When the input cannot be read as an image.
+    """
+    work = standard_mode(load_image(src))
+    if work.mode == "F":
+        work = Image.fromarray((np.asarray(work) * 255 + 0.5).astype(np.uint8))
+    gray = work.convert("L").resize((28, 28), Image.Resampling.BILINEAR)
+    return np.array(gray, dtype=np.uint8)

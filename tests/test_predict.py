@@ -8,11 +8,10 @@ import zlib
 
 import numpy as np
 import pytest
-from imagegen import make_number_image, make_user_images
+from imagegen import make_number_image, make_user_images, naive_resize
 from PIL import Image
 
 from mnist_digits.cli import main
-from mnist_digits.images.preprocess import naive_resize
 from mnist_digits.predict import SHIPPED, Predictor
 
 pytestmark = pytest.mark.skipif(not SHIPPED.exists(), reason="shipped weights not built yet")

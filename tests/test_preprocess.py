@@ -1,4 +1,4 @@
-"""Tests for mnist_digits.images.preprocess: every input kind through one path to MNIST's 28x28."""
+"""Tests for mnist_digits.images: every input kind through one path to MNIST's 28x28."""
 
 from __future__ import annotations
 
@@ -20,15 +20,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/imagegen.py, without a p
 import imagegen
 
 from mnist_digits.core.errors import ImageError
-from mnist_digits.images.preprocess import (
-    MAX_PIXELS,
-    Preprocessed,
-    load_image,
-    naive_resize,
-    normalize,
-    split_digits,
-    to_mnist,
-)
+from mnist_digits.images.decode import MAX_PIXELS, load_image
+from mnist_digits.images.numbers import split_digits
+from mnist_digits.images.render import Preprocessed, to_mnist
 
 # --------------------------------------------------------------------------------------------
 # Helpers
@@ -248,7 +242,7 @@ def test_thin_strokes_on_a_large_canvas_survive() -> None:
     # skeleton length is ~2-3; a 3 px pen scaled naively would be ~0.1 px and vanish.
     strong = int(np.count_nonzero(res.image28 > 128))
     assert 50 <= strong <= 200
-    assert naive_resize(_grey(cov)).min() > 100  # the baseline loses the digit
+    assert imagegen.naive_resize(_grey(cov)).min() > 100  # the baseline loses the digit
 
 
 def test_photographed_paper_with_uneven_light() -> None:
@@ -454,26 +448,12 @@ def test_split_single_digit_matches_to_mnist() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# normalize, naive_resize, generator
-
-
-def test_normalize() -> None:
-    batch = np.stack([REFERENCE, np.zeros((28, 28), dtype=np.uint8)])
-    out = normalize(batch, 0.1307, 0.3081)
-    assert out.dtype == np.float32 and out.shape == (2, 28, 28)
-    expected = (batch.astype(np.float64) / 255 - 0.1307) / 0.3081
-    assert np.allclose(out, expected, atol=1e-5)
-    with pytest.raises(ImageError):
-        normalize(np.zeros((28, 27), dtype=np.uint8), 0.1, 0.3)
-    with pytest.raises(ImageError):
-        normalize(np.zeros((28, 28), dtype=np.float32), 0.1, 0.3)
-    with pytest.raises(ValueError):
-        normalize(REFERENCE, 0.1, 0.0)
+# naive_resize, generator
 
 
 def test_naive_resize_shows_the_gap() -> None:
     cov = _coverage(6, size=400, pen=10, height=120, cx=90, cy=300)
-    naive = naive_resize(_grey(cov))
+    naive = imagegen.naive_resize(_grey(cov))
     assert naive.shape == (28, 28) and naive.dtype == np.uint8
     ours = to_mnist(_grey(cov)).image28
     reference = to_mnist(_grey(_coverage(6, pen=14))).image28

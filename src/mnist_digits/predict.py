@@ -1,6 +1,6 @@
 """Reading digits from people's images: ``Predictor`` turns any image into an honest answer.
 
-Every input goes through ``images.preprocess.to_mnist`` (the one preprocessing path),
+Every input goes through ``images.render.to_mnist`` (the one preprocessing path),
 is normalised by the model's own input contract, and is scored with the model's own calibration:
 probabilities use its fitted temperature, and ``is_digit`` is false when the calibrated
 confidence falls below its reject threshold (chosen on validation data).
@@ -24,7 +24,9 @@ import numpy as np
 from mnist_digits.core.card import META_KEY, CheckpointMeta
 from mnist_digits.core.errors import CheckpointError
 from mnist_digits.core.metrics import softmax
-from mnist_digits.images.preprocess import ImageSource, Preprocessed, split_digits, to_mnist
+from mnist_digits.images.decode import ImageSource
+from mnist_digits.images.numbers import split_digits
+from mnist_digits.images.render import Preprocessed, to_mnist
 
 SHIPPED = Path(__file__).parent / "weights" / "cnn-small.safetensors"
 # The same weights exported by ``make shipped-onnx``, for installs without PyTorch.

@@ -13,7 +13,7 @@ from typing import Any
 
 from mnist_digits.cli.render import log
 from mnist_digits.core.errors import MnistDigitsError
-from mnist_digits.images.preprocess import Preprocessed, to_mnist
+from mnist_digits.images.render import Preprocessed, to_mnist
 from mnist_digits.predict import Prediction, Predictor
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"}

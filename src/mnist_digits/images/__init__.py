@@ -1,5 +1,19 @@
-"""People's images to MNIST's 28×28: decoding, finding the ink, rendering it as MNIST did,
+"""People's images to MNIST's 28x28: decoding, finding the ink, rendering it as MNIST did,
 and splitting a written number into digits.
+
+Every entry point shares one path, one module per step (each imports only the ones before it):
+
+- ``decode``: ``load_image`` reads a path, bytes, a PIL image or an array safely (byte and
+  pixel limits checked before decoding, first frame, EXIF orientation, one-line
+  ``ImageError``s); ``standard_mode`` brings odd pixel modes to L/LA/RGB/RGBA/F.
+- ``ink``: ``extract`` decides the polarity, flattens uneven paper, thresholds with Otsu and
+  marks specks (tiny connected components).
+- ``render``: crops one digit, thickens thin strokes, scales the longer side to 20 px and
+  centres the centre of mass at (14, 14) in 28x28 (``Preprocessed``); ``to_mnist`` renders
+  all the ink of an image as one digit.
+- ``numbers``: ``split_digits`` renders each digit of a written number, left to right.
+
+Normalising the 28x28 pixels for a model is not done here: that is ``core.contract``'s job.
 
 May import: ``core``; numpy, scipy and Pillow. Torch-free.
 """

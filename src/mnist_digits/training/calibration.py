@@ -11,7 +11,7 @@ from torch import nn
 
 from mnist_digits.core.contract import InputContract
 from mnist_digits.core.metrics import fit_temperature, softmax
-from mnist_digits.images.preprocess import to_mnist
+from mnist_digits.images.render import to_mnist
 from mnist_digits.models.inference import infer
 
 # Flag at most this share of validation digits: the product target is 2% of test digits, and

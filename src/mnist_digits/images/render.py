@@ -1,0 +1,196 @@
+"""Rendering one digit as MNIST did, and ``to_mnist``, the path for an image of one digit.
+
+A digit's ink is cropped, thin strokes are thickened, the longer side is scaled to 20 px with
+anti-aliasing and the intensity centre of mass is put at (14, 14) of a 28x28 canvas.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from mnist_digits.images.decode import MAX_BYTES, MAX_PIXELS, ImageSource, load_image
+from mnist_digits.images.ink import Ink, Piece, component_mask, extract, union_box
+
+__all__ = ["Preprocessed", "render_piece", "stroke_width", "to_mnist"]
+
+_SIDE = 28  # MNIST canvas
+_BOX = 20  # MNIST fits each digit's longer side to 20 px inside the 28 px canvas
+_CENTRE = 14.0  # ... and puts the intensity centre of mass at pixel (14, 14)
+_THIN = 2.0  # strokes under 2 px wide at the 20 px scale would fade: thicken them ...
+_TARGET_WIDTH = 2.5  # ... to 2.5 px, the typical MNIST stroke width
+_POOL_SIDE = 40  # thickening works on a 40-79 px max-pooled copy so dilation stays cheap
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    """One digit ready for the model.
+
+    Attributes:
+        image28: (28, 28) uint8, white ink (high) on black (0), as MNIST.
+        found: False when no digit/ink was found (empty or near-empty image).
+        ink_fraction: Share of the input's pixels judged to be ink of this digit, 0..1.
+        bbox: (left, top, right, bottom) of the ink in input pixels (after EXIF rotation),
+            right/bottom exclusive as in ``PIL.Image.crop``; None when nothing was found.
+        inverted: True when the input was dark-on-light and got inverted.
+    """
+
+    image28: np.ndarray
+    found: bool
+    ink_fraction: float
+    bbox: tuple[int, int, int, int] | None
+    inverted: bool
+
+
+def to_mnist(
+    src: ImageSource, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+) -> Preprocessed:
+    """Turn an image of one handwritten digit into MNIST's 28x28 format.
+
+    Args:
+        src: Anything ``decode.load_image`` accepts.
+        max_bytes: File/bytes size limit, see ``decode.load_image``.
+        max_pixels: Pixel-count limit, see ``decode.load_image``.
+
+    Returns:
+        The digit as white-on-black 28x28 uint8; ``found`` is False (and the image all
+        zeros) when the image holds no ink beyond specks.
+
+    Raises:
+        ImageError: When the input cannot be read as an image.
+    """
+    ink = extract(load_image(src, max_bytes=max_bytes, max_pixels=max_pixels))
+    ids = np.flatnonzero(ink.keep)
+    if ids.size == 0:
+        return _empty(ink.inverted)
+    box = union_box(ink, ids)
+    return render_piece(ink, (box, component_mask(ink, box, ids)))
+
+
+def render_piece(ink: Ink, piece: Piece) -> Preprocessed:
+    """Crop, scale and centre one digit into a 28x28 image.
+
+    Args:
+        ink: The image's ink, from ``ink.extract``.
+        piece: The digit's box and (h, w) bool ink mask inside it; other ink in the box
+            (specks, a neighbouring digit) is blanked.
+
+    Returns:
+        The digit, ``found`` True, with its bbox in input pixels.
+    """
+    (top, left, bottom, right), own = piece
+    crop = ink.ink[top:bottom, left:right]  # (h, w)
+    lo = ink.cut / 2  # halfway below the cut: keeps anti-aliased edges, drops paper noise
+    hi = float(crop[own].mean())  # typical stroke strength maps to full white, as in MNIST
+    soft = np.clip((crop - lo) * np.float32(1 / max(hi - lo, 1e-3)), 0.0, 1.0)  # (h, w)
+    soft[(ink.labels[top:bottom, left:right] > 0) & ~own] = 0.0  # specks, other digits
+    fit = _fit20(soft, own, stroke_width(own))
+    width, height = ink.size
+    f = ink.factor
+    bbox = (int(left) * f, int(top) * f, min(int(right) * f, width), min(int(bottom) * f, height))
+    fraction = float(np.count_nonzero(own)) / ink.labels.size
+    return Preprocessed(_place28(fit), True, fraction, bbox, ink.inverted)
+
+
+def stroke_width(own: np.ndarray) -> float:
+    """Mean stroke width of a mask: 2 * area / perimeter (a stroke has two long sides).
+
+    Args:
+        own: (h, w) bool ink mask.
+
+    Returns:
+        The width in pixels of the mask (0 for an empty mask).
+    """
+    area = int(np.count_nonzero(own))
+    edges = np.count_nonzero(own[1:] != own[:-1]) + np.count_nonzero(own[:, 1:] != own[:, :-1])
+    edges += np.count_nonzero(own[[0, -1]]) + np.count_nonzero(own[:, [0, -1]])
+    return 2.0 * area / max(int(edges), 1)
+
+
+def _fit20(soft: np.ndarray, own: np.ndarray, width: float) -> np.ndarray:
+    """Scale a cropped ink map so its longer side is 20 px; returns (h, w) float32, peak 1."""
+    if width * _BOX / max(soft.shape) < _THIN:
+        soft = _thicken(np.where(own, soft, np.float32(0)), width)
+    scale = _BOX / max(soft.shape[0], soft.shape[1])
+    size = (max(1, round(soft.shape[1] * scale)), max(1, round(soft.shape[0] * scale)))
+    small = Image.fromarray(np.ascontiguousarray(soft, dtype=np.float32))
+    # LANCZOS keeps grey levels like MNIST's anti-aliasing; reducing_gap box-reduces huge
+    # crops first (1000 -> 20 px gets ~10x cheaper).
+    small = small.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    fit = np.clip(np.asarray(small), 0.0, 1.0)  # (h, w): Lanczos rings below 0 near strokes
+    peak = float(fit.max())
+    return fit / peak if peak > 0 else fit
+
+
+def _thicken(soft: np.ndarray, width: float) -> np.ndarray:
+    """Dilate thin strokes so they are ~2.5 px wide once the digit's longer side is 20 px.
+
+    A 3 px pen on a 700 px digit would be 0.09 px at 20 px and vanish; MNIST strokes are
+    2-3 px. Max-pooling to 40-79 px first keeps the line at full strength and makes the
+    disk dilation cheap.
+    """
+    pool = max(1, max(soft.shape) // _POOL_SIDE)
+    if pool > 1:
+        soft = _max_pool(soft, pool)
+    pooled_width = width / pool + (pool - 1) / pool  # pooling widens a line by < 1 cell
+    ratio = _TARGET_WIDTH / _BOX
+    # Solve (pooled_width + grow) / (longer + grow) == ratio: the digit grows with its strokes.
+    grow = (ratio * max(soft.shape) - pooled_width) / (1 - ratio)
+    diameter = round(grow) + 1
+    if diameter < 2:
+        return soft
+    margin = diameter // 2 + 1  # room for the strokes to grow into
+    padded = np.zeros((soft.shape[0] + 2 * margin, soft.shape[1] + 2 * margin), np.float32)
+    padded[margin:-margin, margin:-margin] = soft
+    thick = ndimage.maximum_filter(padded, footprint=_disk(diameter))  # grey dilation
+    rows, cols = np.flatnonzero(thick.any(axis=1)), np.flatnonzero(thick.any(axis=0))
+    return thick[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def _max_pool(values: np.ndarray, pool: int) -> np.ndarray:
+    """Max over pool x pool blocks of an (h, w) map; returns (ceil(h / pool), ceil(w / pool)).
+
+    Elementwise maxima of strided slices: ~10x faster than reshaping and reducing over small
+    block axes (measured at 210x140 with pool 5).
+    """
+    height, width = values.shape
+    grid = np.zeros((height + -height % pool, width + -width % pool), np.float32)
+    grid[:height, :width] = values  # (h', w'), multiples of pool
+    rows = functools.reduce(np.maximum, [grid[i::pool] for i in range(pool)])  # (h' / p, w')
+    return functools.reduce(np.maximum, [rows[:, j::pool] for j in range(pool)])
+
+
+@functools.lru_cache(maxsize=64)
+def _disk(diameter: int) -> np.ndarray:
+    """A (d, d) bool disk footprint, so diagonal strokes thicken as much as straight ones."""
+    radius = (diameter - 1) / 2
+    yy, xx = np.mgrid[:diameter, :diameter]
+    return (yy - radius) ** 2 + (xx - radius) ** 2 <= (radius + 0.5) ** 2
+
+
+def _place28(fit: np.ndarray) -> np.ndarray:
+    """Paste a (h, w) digit (h, w <= 20) into 28x28 with its centre of mass at (14, 14).
+
+    The shift is clamped so the digit is never cut off. Returns (28, 28) uint8.
+    """
+    height, width = fit.shape
+    total = float(fit.sum())
+    if total > 0:
+        cy = float(fit.sum(axis=1) @ np.arange(height)) / total
+        cx = float(fit.sum(axis=0) @ np.arange(width)) / total
+    else:
+        cy, cx = (height - 1) / 2, (width - 1) / 2
+    top = min(max(round(_CENTRE - cy), 0), _SIDE - height)
+    left = min(max(round(_CENTRE - cx), 0), _SIDE - width)
+    canvas = np.zeros((_SIDE, _SIDE), dtype=np.float32)
+    canvas[top : top + height, left : left + width] = fit
+    return (canvas * 255 + 0.5).astype(np.uint8)
+
+
+def _empty(inverted: bool) -> Preprocessed:
+    """Result for an image without a digit: all zeros, never a guess."""
+    return Preprocessed(np.zeros((_SIDE, _SIDE), dtype=np.uint8), False, 0.0, None, inverted)
