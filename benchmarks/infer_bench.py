@@ -37,9 +37,11 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from mnist_digits.core.card import CheckpointMeta
 from mnist_digits.data.dataset import load_dataset
-from mnist_digits.export import INPUT_NAME, PixelsToLogits, export_onnx, to_pixels
-from mnist_digits.models.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from mnist_digits.data.specs import MNIST
+from mnist_digits.export import PixelsToLogits, export_onnx
+from mnist_digits.models.checkpoint import load_checkpoint, save_checkpoint
 from mnist_digits.models.registry import create_model
 from mnist_digits.predict import SHIPPED
 
@@ -86,7 +88,7 @@ def _checkpoint(given: str | None, folder: Path) -> tuple[Path, str]:
     if SHIPPED.exists():
         return SHIPPED, "shipped cnn-small"
     torch.manual_seed(0)
-    meta = CheckpointMeta("cnn-small", {}, 0.1307, 0.3081, tuple("0123456789"))
+    meta = CheckpointMeta("cnn-small", {}, MNIST.contract, MNIST.classes)
     path = save_checkpoint(folder / "untrained.safetensors", create_model("cnn-small"), meta)
     return path, "untrained cnn-small (no shipped weights yet; speed does not depend on them)"
 
@@ -127,7 +129,7 @@ def onnx_runner(path: Path, threads: int, provider: str = "CPUExecutionProvider"
     session = ort.InferenceSession(str(path), options, providers=[provider])
 
     def run(pixels: np.ndarray) -> np.ndarray:
-        return session.run(None, {INPUT_NAME: pixels})[0]
+        return session.run(None, {MNIST.contract.onnx_input: pixels})[0]
 
     return run
 
@@ -272,14 +274,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     warnings.simplefilter("ignore")  # exporter and inductor deprecation chatter
     test = load_dataset("mnist", "test")
-    data = (to_pixels(test.images), test.labels.astype(np.int64))
+    data = (test.contract.pixels(test.images), test.labels.astype(np.int64))
     with tempfile.TemporaryDirectory(prefix="infer-bench-") as tmp:
         checkpoint, described = _checkpoint(args.checkpoint, Path(tmp))
         print(f"exporting {checkpoint} to ONNX float32 and int8", file=sys.stderr, flush=True)
         fp32 = export_onnx(checkpoint, Path(tmp) / "fp32.onnx").path
         int8 = export_onnx(checkpoint, Path(tmp) / "int8.onnx", int8=True).path
         model, meta = load_checkpoint(checkpoint)
-        wrapped = PixelsToLogits(model, meta.mean, meta.std).eval()
+        wrapped = PixelsToLogits(model, meta.input).eval()
         runtimes = cpu_runtimes(wrapped, fp32, int8, not args.no_compile)
         print(
             header(described)

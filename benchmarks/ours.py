@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from mnist_digits.data.specs import MNIST
 from mnist_digits.models.inference import infer
 from mnist_digits.training.config import TrainConfig, load_config_file, resolve_config
 from mnist_digits.training.loop import Progress, TrainData, train
@@ -42,7 +43,7 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Test accuracy of ``model``, leaving its train/eval mode as it found it."""
     was_training = model.training
     try:
-        return int((infer(model, x).argmax(1) == y).sum()) / int(y.shape[0])
+        return int((infer(model, x, MNIST.contract).argmax(1) == y).sum()) / int(y.shape[0])
     finally:
         model.train(was_training)
 
@@ -88,9 +89,9 @@ def run_seed(
     x_test, y_test = test
     report = EpochReport(f"{name} seed {cfg.seed}", x_test, y_test)
     result = train(cfg, data, callback=report)
-    probs = {"plain": infer(result.model, x_test).softmax(1)}
+    probs = {"plain": infer(result.model, x_test, MNIST.contract).softmax(1)}
     if tta:
-        probs["tta"] = infer(result.model, x_test, tta=True).softmax(1)
+        probs["tta"] = infer(result.model, x_test, MNIST.contract, tta=True).softmax(1)
     record = {
         "seed": cfg.seed,
         "epochs": report.records,

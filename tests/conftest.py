@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from mnist_digits.data.specs import DATASETS, DatasetSpec, FileSpec
+from mnist_digits.data.specs import DATASETS, MNIST, DatasetSpec, FileSpec
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -117,7 +117,8 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     import torch
 
-    from mnist_digits.models.checkpoint import CheckpointMeta, save_checkpoint
+    from mnist_digits.core.card import CheckpointMeta
+    from mnist_digits.models.checkpoint import save_checkpoint
     from mnist_digits.models.registry import create_model
 
     torch.manual_seed(0)
@@ -126,7 +127,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for _ in range(8):
             model(torch.randn(64, 1, 28, 28) * 2 + 0.5)
     extra = {"temperature": 1.25, "reject_threshold": 0.6}
-    meta = CheckpointMeta("cnn-small", {}, 0.1307, 0.3081, tuple("0123456789"), extra=extra)
+    meta = CheckpointMeta("cnn-small", {}, MNIST.contract, MNIST.classes, extra=extra)
     return save_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.safetensors", model.eval(), meta)
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import torch
 
-from mnist_digits.models.checkpoint import BEST, CheckpointMeta, save_checkpoint
+from mnist_digits.core.card import CheckpointMeta
+from mnist_digits.core.contract import InputContract
+from mnist_digits.models.checkpoint import BEST, save_checkpoint
 from mnist_digits.models.registry import create_model
 
 RECIPE = {"model": "mlp-seed", "epochs": 3, "batch_size": 4, "lr": 0.01, "val_size": 4}
@@ -55,8 +57,7 @@ def make_fake_run(tiny, root: Path, name: str = "run", seed: int = 0) -> FakeRun
     meta = CheckpointMeta(
         "mlp-seed",
         {"width": 8},
-        0.5,
-        0.29,
+        InputContract(0.5, 0.29),
         tuple("0123456789"),
         dataset="tiny",
         recipe={**RECIPE, "val_seed": 0},

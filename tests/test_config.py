@@ -43,7 +43,9 @@ def test_bad_files(tmp_path):
 
 
 def test_width_sizes_the_model_and_travels_in_the_checkpoint(tmp_path):
-    from mnist_digits.models.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+    from mnist_digits.core.card import CheckpointMeta
+    from mnist_digits.data.specs import MNIST
+    from mnist_digits.models.checkpoint import load_checkpoint, save_checkpoint
     from mnist_digits.models.registry import create_model, default_width, width_config
 
     assert width_config("cnn-small", 0) == {} and default_width("cnn-small") == 16
@@ -53,7 +55,8 @@ def test_width_sizes_the_model_and_travels_in_the_checkpoint(tmp_path):
         resolve_config({}, {"width": -1})
     cfg = resolve_config({}, {"model": "cnn-small", "width": 8})
     model = create_model(cfg.model, **width_config(cfg.model, cfg.width))
-    meta = CheckpointMeta("cnn-small", width_config(cfg.model, cfg.width), 0.13, 0.31, ("0",) * 10)
+    width = width_config(cfg.model, cfg.width)
+    meta = CheckpointMeta("cnn-small", width, MNIST.contract, ("0",) * 10)
     save_checkpoint(tmp_path / "w.safetensors", model, meta)
     loaded, _ = load_checkpoint(tmp_path / "w.safetensors")
     assert loaded.stem[0].out_channels == 8

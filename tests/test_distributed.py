@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing as mp
+from scoring import accuracy
 
 from mnist_digits.core.errors import ConfigError
 from mnist_digits.data.dataset import load_dataset, normalized_tensors
-from mnist_digits.models.inference import evaluate
+from mnist_digits.data.specs import MNIST
 from mnist_digits.training import distributed
 from mnist_digits.training.config import resolve_config
 from mnist_digits.training.loop import TrainData, prepare_data, train
@@ -28,7 +29,7 @@ def _learnable_data() -> TrainData:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1200, 1, 28, 28, generator=g)
     y = (x.flatten(1) @ torch.randn(784, 10, generator=g)).argmax(1)
-    return TrainData(x[:1000], y[:1000], x[1000:], y[1000:])
+    return TrainData(x[:1000], y[:1000], x[1000:], y[1000:], MNIST.contract)
 
 
 def _config():
@@ -110,7 +111,7 @@ def test_torchrun_two_cpu_processes_reach_the_floor_of_one(mnist_home, tmp_path,
     cfg = resolve_config({}, {"model": "mlp-seed", "epochs": 2, "val_size": 1000})
     one = train(cfg, prepare_data(cfg, load_dataset("mnist", "train"), torch.device("cpu")))
     x_test, y_test = normalized_tensors(load_dataset("mnist", "test"))
-    one_test = evaluate(one.model, x_test, y_test).accuracy
+    one_test = accuracy(one.model, x_test, y_test)
     assert ddp["test_accuracy"] >= 0.95 and one_test >= 0.95
     assert abs(ddp["test_accuracy"] - one_test) <= 0.005  # the same training, up to noise
     # Rank 0 alone wrote the folder: one line per epoch, not one per rank.

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from mnist_digits.cli import main
-from mnist_digits.export import INPUT_NAME, OUTPUT_NAME, PixelsToLogits, export_onnx, to_pixels
+from mnist_digits.data.specs import MNIST
+from mnist_digits.export import OUTPUT_NAME, PixelsToLogits, export_onnx
 from mnist_digits.models.checkpoint import load_checkpoint, read_meta
 from mnist_digits.predict import SHIPPED, SHIPPED_ONNX, OnnxBackend, Predictor, TorchBackend
 
@@ -23,7 +24,7 @@ def _session(path) -> ort.InferenceSession:
 def _onnx_logits(path, pixels: np.ndarray, batch: int = 1000) -> np.ndarray:
     session = _session(path)
     parts = [
-        session.run(None, {INPUT_NAME: pixels[i : i + batch]})[0]
+        session.run(None, {MNIST.contract.onnx_input: pixels[i : i + batch]})[0]
         for i in range(0, len(pixels), batch)
     ]
     return np.concatenate(parts)
@@ -32,7 +33,7 @@ def _onnx_logits(path, pixels: np.ndarray, batch: int = 1000) -> np.ndarray:
 @torch.inference_mode()
 def _torch_logits(checkpoint, pixels: np.ndarray) -> np.ndarray:
     model, meta = load_checkpoint(checkpoint)
-    return PixelsToLogits(model, meta.mean, meta.std).eval()(torch.from_numpy(pixels)).numpy()
+    return PixelsToLogits(model, meta.input).eval()(torch.from_numpy(pixels)).numpy()
 
 
 def test_graph_contract(tiny_onnx):
@@ -40,7 +41,7 @@ def test_graph_contract(tiny_onnx):
     onnx.checker.check_model(proto)
     assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= 17
     (inp,), (out,) = proto.graph.input, proto.graph.output
-    assert inp.name == INPUT_NAME and out.name == OUTPUT_NAME
+    assert inp.name == MNIST.contract.onnx_input and out.name == OUTPUT_NAME
     assert inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     dims = [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim]
     assert isinstance(dims[0], str) and dims[1:] == [1, 28, 28]  # dynamic batch
@@ -53,7 +54,7 @@ def test_metadata_describes_the_model(tiny_checkpoint, tiny_onnx):
     props = {p.key: p.value for p in onnx.load(str(tiny_onnx)).metadata_props}
     meta = read_meta(tiny_checkpoint)
     assert json.loads(props["classes"]) == list("0123456789")
-    assert json.loads(props["normalization"]) == {"mean": 0.1307, "std": 0.3081, "in_graph": True}
+    assert json.loads(props["normalization"]) == {**MNIST.contract.to_dict(), "in_graph": True}
     assert json.loads(props["temperature"]) == 1.25 and json.loads(props["reject_threshold"]) == 0.6
     assert props["version"] == meta.package_version and props["model"] == "cnn-small"
     assert json.loads(props["recipe"]) == meta.recipe
@@ -133,7 +134,7 @@ def test_pixels(mnist_home):
     from mnist_digits.data.dataset import load_dataset
 
     test = load_dataset("mnist", "test")
-    return to_pixels(test.images), test.labels.astype(np.int64)
+    return test.contract.pixels(test.images), test.labels.astype(np.int64)
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,10 @@
 import pytest
 import torch
 
+from mnist_digits.core.card import CheckpointMeta
 from mnist_digits.core.errors import CheckpointError, ConfigError
-from mnist_digits.models.checkpoint import (
-    CheckpointMeta,
-    load_checkpoint,
-    read_meta,
-    save_checkpoint,
-)
+from mnist_digits.data.specs import MNIST
+from mnist_digits.models.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from mnist_digits.models.registry import MODELS, create_model
 
 
@@ -29,7 +26,7 @@ def test_forward_shape_and_finite(name):
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_checkpoint_round_trip(name, tmp_path):
     model = create_model(name).eval()
-    meta = CheckpointMeta(name, {}, 0.1307, 0.3081, tuple("0123456789"), metrics={"val": 0.9})
+    meta = CheckpointMeta(name, {}, MNIST.contract, MNIST.classes, metrics={"val": 0.9})
     path = save_checkpoint(tmp_path / "m.safetensors", model, meta)
     loaded, meta2 = load_checkpoint(path)
     x = torch.randn(4, 1, 28, 28)

@@ -7,15 +7,17 @@ from dataclasses import replace
 import pytest
 import torch
 
+from mnist_digits.data.specs import MNIST
 from mnist_digits.training.config import resolve_config
-from mnist_digits.training.loop import Progress, TrainData, TrainingInterrupted, train
+from mnist_digits.training.interrupt import TrainingInterrupted
+from mnist_digits.training.loop import Progress, TrainData, train
 
 
 def _tiny_data() -> TrainData:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(600, 1, 28, 28, generator=g)
     y = torch.randint(0, 10, (600,), generator=g)
-    return TrainData(x[:500], y[:500], x[500:], y[500:])
+    return TrainData(x[:500], y[:500], x[500:], y[500:], MNIST.contract)
 
 
 @pytest.mark.parametrize("model", ["mlp-seed", "cnn-small"])

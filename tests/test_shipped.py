@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from scoring import accuracy
 
 from mnist_digits.data.dataset import load_dataset, normalized_tensors
 from mnist_digits.models.checkpoint import load_checkpoint
-from mnist_digits.models.inference import evaluate
 from mnist_digits.predict import SHIPPED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,8 +29,8 @@ def test_metadata_names_the_recipe_that_made_them():
 @pytest.mark.slow
 def test_shipped_weights_reach_99_5_percent(mnist_home):
     model, meta = load_checkpoint(SHIPPED)
-    x, y = normalized_tensors(load_dataset("mnist", "test"), mean=meta.mean, std=meta.std)
+    x, y = normalized_tensors(load_dataset("mnist", "test"), contract=meta.input)
     assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
-    accuracy = evaluate(model, x, y).accuracy
-    assert accuracy >= 0.995, accuracy
-    assert accuracy == pytest.approx(meta.metrics["test_accuracy"], abs=1e-4)
+    test_accuracy = accuracy(model, x, y, meta.input)
+    assert test_accuracy >= 0.995, test_accuracy
+    assert test_accuracy == pytest.approx(meta.metrics["test_accuracy"], abs=1e-4)

@@ -6,21 +6,21 @@ from dataclasses import replace
 
 import pytest
 import torch
+from scoring import accuracy
 
 from mnist_digits.cli import main
 from mnist_digits.data.dataset import load_dataset, normalized_tensors
-from mnist_digits.models.inference import evaluate
+from mnist_digits.data.specs import MNIST
+from mnist_digits.data.split import split_indices
 from mnist_digits.training.config import resolve_config
 from mnist_digits.training.loop import (
     Progress,
     TrainData,
     epoch_batches,
-    evaluate_loss_acc,
-    lr_factor,
     prepare_data,
-    split_indices,
     train,
 )
+from mnist_digits.training.optim import lr_factor
 
 
 def test_epoch_batches_cover_every_index_once_and_reshuffle():
@@ -63,7 +63,7 @@ def test_mlp_seed_reaches_97_percent_mean_of_3_seeds(mnist_home):
     for seed in range(3):
         result = train(replace(cfg, seed=seed), data)
         assert result.best_val_acc > 0.965
-        accs.append(evaluate(result.model, x_test, y_test).accuracy)
+        accs.append(accuracy(result.model, x_test, y_test))
     assert statistics.mean(accs) >= 0.97, accs
 
 
@@ -124,7 +124,7 @@ def test_ctrl_c_saves_state_and_resume_finishes_the_run(mnist_home, tmp_path):
 def test_epoch_end_event_carries_the_model_validation_judged(ema):
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(300, 1, 28, 28, generator=g), torch.randint(0, 10, (300,), generator=g)
-    data = TrainData(x[:200], y[:200], x[200:], y[200:])
+    data = TrainData(x[:200], y[:200], x[200:], y[200:], MNIST.contract)
     cfg = replace(resolve_config({}, {"model": "mlp-seed"}), epochs=2, batch_size=64, ema=ema)
     kinds, scores = [], []
 
@@ -132,9 +132,7 @@ def test_epoch_end_event_carries_the_model_validation_judged(ema):
         kinds.append((event.kind, event.model is not None))
         if event.kind == "epoch_end":
             assert event.stats is not None and event.model is not None
-            scores.append(
-                (evaluate_loss_acc(event.model, x[200:], y[200:])[1], event.stats.val_acc)
-            )
+            scores.append((accuracy(event.model, x[200:], y[200:]), event.stats.val_acc))
 
     train(cfg, data, callback=on_event)
     assert {k for k in kinds if k[0] == "step"} == {("step", False)}
