@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/imagegen.py, without a p
 import imagegen
 
 from mnist_digits.core.errors import ImageError
-from mnist_digits.images.decode import MAX_PIXELS, load_image
+from mnist_digits.core.limits import MAX_PIXELS
+from mnist_digits.images.decode import load_image
 from mnist_digits.images.numbers import split_digits
 from mnist_digits.images.render import Preprocessed, to_mnist
 

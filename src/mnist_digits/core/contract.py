@@ -66,8 +66,9 @@ class InputContract:
         if isinstance(images, np.ndarray) or not hasattr(images, "float"):
             x: Any = np.asarray(images, dtype=np.float32) / np.float32(self.pixel_scale)
         else:
-            x = images.float() / self.pixel_scale  # type: ignore[attr-defined]
-        return x[:, None]  # type: ignore[no-any-return]  # (N, 1, 28, 28)
+            x = images.float() / self.pixel_scale
+        out: Array = x[:, None]  # (N, 1, 28, 28)
+        return out
 
     def standardize(self, pixels: Any) -> Any:
         """0..1 pixels → model input: (pixels − mean) / std. The one place it is computed."""

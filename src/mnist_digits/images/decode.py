@@ -20,13 +20,10 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_digits.core.errors import ImageError
-
-__all__ = ["MAX_BYTES", "MAX_PIXELS", "MIN_SIDE", "ImageSource", "load_image", "standard_mode"]
+from mnist_digits.core.limits import MAX_BYTES, MAX_PIXELS
 
 ImageSource: TypeAlias = str | os.PathLike[str] | bytes | Image.Image | np.ndarray
 
-MAX_BYTES = 10 * 1024 * 1024  # default upload/file size limit
-MAX_PIXELS = 40_000_000  # decompression-bomb guard, checked from the header before decoding
 MIN_SIDE = 4  # below 4x4 pixels there is no digit to read
 
 _FORMATS = ("PNG", "JPEG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "PPM", "TGA", "ICO")

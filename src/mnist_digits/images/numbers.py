@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from mnist_digits.images.decode import MAX_BYTES, MAX_PIXELS, ImageSource, load_image
+from mnist_digits.core.limits import MAX_BYTES, MAX_PIXELS
+from mnist_digits.images.decode import ImageSource, load_image
 from mnist_digits.images.ink import EIGHT, Ink, Piece, component_mask, extract, union_box
 from mnist_digits.images.render import Preprocessed, render_piece, stroke_width
 

@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from mnist_digits.images.decode import MAX_BYTES, MAX_PIXELS, ImageSource, load_image
+from mnist_digits.core.limits import MAX_BYTES, MAX_PIXELS
+from mnist_digits.images.decode import ImageSource, load_image
 from mnist_digits.images.ink import Ink, Piece, component_mask, extract, union_box
 
 __all__ = ["Preprocessed", "render_piece", "stroke_width", "to_mnist"]

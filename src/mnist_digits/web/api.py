@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from mnist_digits import __version__
-from mnist_digits.predict import ImageError, ImageSource, Predictor, to_mnist
+from mnist_digits.core.errors import ImageError
 from mnist_digits.predict import NumberPrediction as NumberResult
 from mnist_digits.predict import Prediction as Result
+from mnist_digits.predict import Predictor
 from mnist_digits.web import schemas
-from mnist_digits.web.inputs import read_many, read_one
+from mnist_digits.web.inputs import Upload, read_many, read_one
 from mnist_digits.web.settings import Settings
 
 # Dependencies are ``async def``: FastAPI runs plain ``def`` ones in a thread pool, a hop that
@@ -33,21 +34,21 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def one_image(request: Request) -> ImageSource:
+async def one_image(request: Request) -> Upload:
     """The request's single image, however it was sent."""
     return await read_one(request)
 
 
 async def many_images(
     request: Request, settings: Annotated[Settings, Depends(get_settings)]
-) -> list[ImageSource | HTTPException]:
+) -> list[Upload | HTTPException]:
     """The request's batch of images, each decoded or holding its own error."""
     return await read_many(request, settings.max_batch)
 
 
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
-OneImage = Annotated[ImageSource, Depends(one_image)]
-ManyImages = Annotated[list[ImageSource | HTTPException], Depends(many_images)]
+OneImage = Annotated[Upload, Depends(one_image)]
+ManyImages = Annotated[list[Upload | HTTPException], Depends(many_images)]
 
 _ERROR = {"model": schemas.Error}
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -152,7 +153,7 @@ async def predict_batch(images: ManyImages, predictor: PredictorDep) -> schemas.
     return await run_in_threadpool(_batch, predictor, images)
 
 
-def _batch(predictor: Predictor, images: list[ImageSource | HTTPException]) -> Any:
+def _batch(predictor: Predictor, images: list[Upload | HTTPException]) -> Any:
     """Preprocess each image on its own (so errors stay per item), then score them together."""
     items: list[schemas.BatchItem] = []
     ready = []
@@ -160,7 +161,7 @@ def _batch(predictor: Predictor, images: list[ImageSource | HTTPException]) -> A
         try:
             if isinstance(image, HTTPException):
                 raise ImageError(str(image.detail))
-            ready.append((len(items), to_mnist(image)))
+            ready.append((len(items), predictor.preprocess(image)))
             items.append(schemas.BatchItem())
         except ImageError as err:
             items.append(schemas.BatchItem(error=str(err)))

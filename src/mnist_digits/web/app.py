@@ -18,7 +18,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from mnist_digits import __version__
-from mnist_digits.predict import MnistDigitsError, Predictor
+from mnist_digits.core.errors import MnistDigitsError
+from mnist_digits.predict import Predictor
 from mnist_digits.web.api import router
 from mnist_digits.web.limits import BodyLimitMiddleware
 from mnist_digits.web.settings import Settings

@@ -16,8 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
-from mnist_digits.predict import ImageSource
 from mnist_digits.web.schemas import BatchRequest, ImageInput, Input, PixelsInput
+
+# What the API hands the predictor: encoded image bytes, or a 28×28 uint8 pixel grid.
+Upload = bytes | np.ndarray
 
 _SINGLE: TypeAdapter[ImageInput | PixelsInput] = TypeAdapter(Input)
 _BATCH: TypeAdapter[BatchRequest] = TypeAdapter(BatchRequest)
@@ -25,7 +27,7 @@ _WHITESPACE = str.maketrans("", "", " \t\r\n")
 _URLSAFE = str.maketrans("-_", "+/")
 
 
-async def read_one(request: Request) -> ImageSource:
+async def read_one(request: Request) -> Upload:
     """The image of a ``/api/predict`` request (multipart ``file``, or JSON)."""
     kind = _kind(request)
     if kind == "multipart":
@@ -36,7 +38,7 @@ async def read_one(request: Request) -> ImageSource:
     return to_source(_validate_json(_SINGLE, await request.body()))
 
 
-async def read_many(request: Request, max_items: int) -> list[ImageSource | HTTPException]:
+async def read_many(request: Request, max_items: int) -> list[Upload | HTTPException]:
     """The images of a batch request (multipart ``files``, or JSON ``items``), in order.
 
     An item that cannot be decoded is returned as its ``HTTPException``, so one bad image
@@ -51,7 +53,7 @@ async def read_many(request: Request, max_items: int) -> list[ImageSource | HTTP
         raise _invalid("files", "send at least one image in the multipart field 'files'")
     if len(raw) > max_items:
         raise _invalid("items", f"{len(raw)} images is over the batch limit of {max_items}")
-    out: list[ImageSource | HTTPException] = []
+    out: list[Upload | HTTPException] = []
     for item in raw:
         try:
             out.append(item if isinstance(item, bytes) else to_source(item))
@@ -60,7 +62,7 @@ async def read_many(request: Request, max_items: int) -> list[ImageSource | HTTP
     return out
 
 
-def to_source(item: ImageInput | PixelsInput) -> ImageSource:
+def to_source(item: ImageInput | PixelsInput) -> Upload:
     """Image bytes for ``image`` (base64 or data URL); a uint8 array for ``pixels``."""
     if isinstance(item, PixelsInput):
         grid = np.asarray(item.pixels, dtype=np.float32)  # (28, 28), validated 0..255

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mnist_digits.predict import MAX_BYTES, MnistDigitsError
+from mnist_digits.core.errors import MnistDigitsError
+from mnist_digits.core.limits import MAX_BYTES
 
 # One torch thread per process: the model is tiny (34k parameters), so a request gains nothing
 # from intra-op threads, and with one thread per uvicorn worker N workers use N cores cleanly.
