@@ -26,21 +26,14 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from mnist_digits.cli import main
+from mnist_digits.core.contract import InputContract
 from mnist_digits.training.config import load_config_file, resolve_config
 from mnist_digits.training.loop import Progress, TrainData, train
-from mnist_digits.tuning.study import (
-    FINISHED,
-    TuneOptions,
-    _Objective,
-    baseline_epochs,
-    baseline_params,
-    database_url,
-    fail_orphans,
-    mask_url,
-    search_space,
-    toml_text,
-    width_choices,
-)
+from mnist_digits.tuning.options import TuneOptions
+from mnist_digits.tuning.space import baseline_epochs, baseline_params, search_space, width_choices
+from mnist_digits.tuning.storage import database_url, fail_orphans, mask_url
+from mnist_digits.tuning.study import FINISHED, _Objective
+from mnist_digits.tuning.summary import toml_text
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 WORKER_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # two workers share two cores
@@ -80,7 +73,7 @@ def test_best_toml_round_trips_through_train_config(tmp_path):
 
 def test_the_cli_offers_the_libraries_pruners():
     from mnist_digits.cli import tune_cmd
-    from mnist_digits.tuning.study import PRUNERS
+    from mnist_digits.tuning.options import PRUNERS
 
     assert tune_cmd.PRUNERS == PRUNERS
 
@@ -91,12 +84,17 @@ def test_storage_urls_name_their_driver_and_hide_passwords():
     assert mask_url("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
 
 
+def _random_data() -> TrainData:
+    """200 training and 100 validation images of noise, already standardised."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(300, 1, 28, 28, generator=g), torch.randint(0, 10, (300,), generator=g)
+    return TrainData(x[:200], y[:200], x[200:], y[200:], InputContract(mean=0.0, std=1.0))
+
+
 def test_an_exception_from_the_progress_callback_stops_training_cleanly():
     """The pruner stops a trial by raising from the epoch callback; training must let it out
     and leave Ctrl-C handling as it found it."""
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(300, 1, 28, 28, generator=g), torch.randint(0, 10, (300,), generator=g)
-    data = TrainData(x[:200], y[:200], x[200:], y[200:])
+    data = _random_data()
     cfg = replace(resolve_config({}, {"model": "mlp-seed"}), epochs=3, batch_size=50)
     handler = signal.getsignal(signal.SIGINT)
 
@@ -115,9 +113,7 @@ class _AlwaysPrune(optuna.pruners.BasePruner):
 
 
 def test_pruning_stops_a_trial_between_epochs_but_never_after_its_last(tmp_path):
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(300, 1, 28, 28, generator=g), torch.randint(0, 10, (300,), generator=g)
-    data = TrainData(x[:200], y[:200], x[200:], y[200:])
+    data = _random_data()
     base = resolve_config({}, {"model": "mlp-seed"})
     options = TuneOptions(study="s", out=tmp_path, model="mlp-seed", budget_epochs=2)
     study = optuna.create_study(direction="maximize", pruner=_AlwaysPrune())

@@ -14,8 +14,8 @@ from mnist_digits.training.config import load_config_file
 if TYPE_CHECKING:
     from mnist_digits.tuning.study import TuneEvent, TuneResult
 
-# As mnist_digits.tuning.study.PRUNERS. That module is imported only when `tune` runs: Optuna takes
-# seconds to import, which every other command would pay.
+# As mnist_digits.tuning.options.PRUNERS. The tuning package is imported only when `tune` runs:
+# Optuna is slow to import, which every other command would pay.
 PRUNERS = ("median", "halving", "none")
 
 DESCRIPTION = """\
@@ -62,7 +62,8 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
 def cmd_tune(args: argparse.Namespace) -> int:
     import optuna
 
-    from mnist_digits.tuning.study import TuneOptions, run_study
+    from mnist_digits.tuning.options import TuneOptions
+    from mnist_digits.tuning.study import run_study
 
     base = load_config_file(args.config) if args.config else {}
     ensure(args, base.get("dataset", "mnist"))
