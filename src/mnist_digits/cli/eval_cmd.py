@@ -10,12 +10,12 @@ from mnist_digits.cli.common import add_data_options, add_json, ensure
 from mnist_digits.cli.render import emit_json, log
 from mnist_digits.core.errors import CheckpointError
 from mnist_digits.evaluation.evaluate import (
-    SPLITS,
+    EVAL_SPLITS,
     evaluate_checkpoint,
     store_calibration,
     write_cache,
 )
-from mnist_digits.evaluation.report import check_output, default_output, write_report
+from mnist_digits.evaluation.report.publish import check_output, default_output, write_report
 from mnist_digits.models.checkpoint import read_meta
 
 
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
         "the validation images training held out and saved into the checkpoint.",
     )
     ev.add_argument("model", metavar="RUN_DIR|CHECKPOINT", help="a run folder or .safetensors file")
-    ev.add_argument("--split", default="test", choices=SPLITS, help="split to score")
+    ev.add_argument("--split", default="test", choices=EVAL_SPLITS, help="split to score")
     ev.add_argument(
         "--corruptions", action="store_true", help="also score the 15 MNIST-C corruptions (~1 min)"
     )

@@ -7,8 +7,8 @@ training held out; ECE and NLL before and after), out-of-distribution separation
 other dataset (Fashion-MNIST for an MNIST model), and optionally accuracy under the 15 MNIST-C
 corruptions. Metrics come from ``metrics`` (numpy); the model only produces logits.
 
-Images are evaluated as they are stored (the dataset's own 28 x 28 format), normalised with the
-checkpoint's mean and std; nothing of the user-image preprocessing is applied.
+Images are evaluated as they are stored (the dataset's own 28 x 28 format), normalised by the
+checkpoint's input contract; nothing of the user-image preprocessing is applied.
 """
 
 from __future__ import annotations
@@ -21,16 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from mnist_digits.core import metrics
+from mnist_digits.core.card import CheckpointMeta
+from mnist_digits.core.contract import InputContract
 from mnist_digits.core.errors import DataError, MnistDigitsError
+from mnist_digits.core.files import atomic_write
 from mnist_digits.data.dataset import Dataset, load_dataset
-from mnist_digits.data.store import atomic_write
+from mnist_digits.data.split import DEFAULT_VAL_SEED, DEFAULT_VAL_SIZE, split_indices
 from mnist_digits.evaluation.corruptions import CORRUPTIONS, SEVERITY, corrupt
 from mnist_digits.models.checkpoint import (
-    CheckpointMeta,
     inside_package,
     load_checkpoint,
     resolve_checkpoint,
@@ -38,17 +39,15 @@ from mnist_digits.models.checkpoint import (
     weights_fingerprint,
 )
 from mnist_digits.models.inference import infer
-from mnist_digits.training.loop import split_indices
 
 ECE_BINS = 15  # as in Guo et al. 2017
-SPLITS = ("test", "val", "train")
+# What ``evaluate`` can score: the test split, or either part of the training split.
+EVAL_SPLITS = ("test", "val", "train")
 CACHE_FILE = "evaluation.json"
 # The out-of-distribution set for a model trained on each dataset: same image format, no digits.
 OOD_PARTNER = {"mnist": "fashion-mnist", "fashion-mnist": "mnist"}
-# TrainConfig's defaults; a bare weights file without a recipe was split this way.
-DEFAULT_VAL_SIZE, DEFAULT_VAL_SEED = 5000, 0
 
-Progress = Callable[[str], None]
+Say = Callable[[str], None]  # takes one line of progress for the person waiting
 PathLike = str | os.PathLike[str]
 
 
@@ -88,24 +87,6 @@ class EvaluationResult:
     meta: CheckpointMeta
 
 
-def to_input(images: np.ndarray, mean: float, std: float) -> torch.Tensor:
-    """uint8 images (N, 28, 28) -> normalised float32 tensor (N, 1, 28, 28)."""
-    # A copy: dataset arrays are read-only views of the file bytes, which torch will not wrap.
-    x = torch.from_numpy(np.array(images, dtype=np.uint8)).float() / 255.0  # (N, 28, 28)
-    return ((x - mean) / std).unsqueeze(1)
-
-
-def predict_logits(
-    model: nn.Module, images: np.ndarray, mean: float, std: float, batch_size: int = 2000
-) -> np.ndarray:
-    """Logits (N, C) as float64 numpy for uint8 images (N, 28, 28), in batches."""
-    chunks = [
-        infer(model, to_input(images[i : i + batch_size], mean, std)).double().numpy()
-        for i in range(0, images.shape[0], batch_size)
-    ]
-    return np.concatenate(chunks) if chunks else np.zeros((0, 10))
-
-
 def classification_figures(logits: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """Accuracy, loss, top-2 accuracy, per-class figures, confusion matrix and error indices.
 
@@ -115,9 +96,9 @@ def classification_figures(logits: np.ndarray, labels: np.ndarray) -> dict[str, 
 
     Returns:
         Dict with ``n``, ``accuracy``, ``loss`` (mean cross-entropy, nats), ``top2_accuracy``,
-        ``per_class`` (precision, recall, f1, support: lists of C), ``per_class_accuracy``
-        (recall, kept under its older name), ``confusion_matrix`` (C x C counts, rows = true
-        class) and ``error_indices`` (positions of the wrong predictions, ascending).
+        ``per_class`` (precision, recall, f1, support: lists of C; recall is each class's
+        accuracy), ``confusion_matrix`` (C x C counts, rows = true class) and
+        ``error_indices`` (positions of the wrong predictions, ascending).
     """
     num_classes = logits.shape[1]
     pred = logits.argmax(axis=1)  # (N,)
@@ -128,7 +109,6 @@ def classification_figures(logits: np.ndarray, labels: np.ndarray) -> dict[str, 
         "loss": metrics.nll(logits, labels),
         "top2_accuracy": metrics.top_k_accuracy(logits, labels, k=2),
         "per_class": report,
-        "per_class_accuracy": report["recall"],
         "confusion_matrix": metrics.confusion_matrix(pred, labels, num_classes).tolist(),
         "error_indices": np.flatnonzero(pred != labels).tolist(),
     }
@@ -203,11 +183,10 @@ def corruption_figures(
     model: nn.Module,
     images: np.ndarray,
     labels: np.ndarray,
-    mean: float,
-    std: float,
+    contract: InputContract,
     *,
     seed: int = 0,
-    progress: Progress | None = None,
+    progress: Say | None = None,
 ) -> dict[str, Any]:
     """Accuracy under each of the 15 MNIST-C corruptions, and the mean corruption error.
 
@@ -215,8 +194,7 @@ def corruption_figures(
         model: The classifier.
         images: Clean uint8 images (N, 28, 28).
         labels: True classes (N,).
-        mean: Normalisation mean of the model.
-        std: Normalisation standard deviation of the model.
+        contract: The model's input contract.
         seed: Corruption seed; the same seed gives the same corrupted images and figures.
         progress: Called with a line before each corruption.
 
@@ -229,9 +207,10 @@ def corruption_figures(
     for i, name in enumerate(CORRUPTIONS, 1):
         if progress:
             progress(f"corruption {i}/{len(CORRUPTIONS)}: {name}")
-        logits = predict_logits(model, corrupt(images, name, seed), mean, std)
+        logits = infer(model, corrupt(images, name, seed), contract).double().cpu().numpy()
         acc[name] = metrics.accuracy(logits, labels)
-    clean = metrics.accuracy(predict_logits(model, images, mean, std), labels)
+    clean_logits = infer(model, images, contract).double().cpu().numpy()
+    clean = metrics.accuracy(clean_logits, labels)
     return {
         "accuracy": acc,
         "mean_corruption_error": float(np.mean([1.0 - a for a in acc.values()])),
@@ -245,8 +224,8 @@ def corruption_figures(
 def validation_split(meta: CheckpointMeta, train_split: Dataset) -> tuple[Dataset, Dataset]:
     """The (training, validation) parts of the training split, as training cut them.
 
-    Uses the run's ``val_size`` and ``val_seed`` from the checkpoint's recipe, or the defaults
-    (5000, 0) for a checkpoint without one.
+    Uses the run's ``val_size`` and ``val_seed`` from the checkpoint's recipe, or training's
+    defaults (``data.split``) for a checkpoint without one.
     """
     size = int(meta.recipe.get("val_size", DEFAULT_VAL_SIZE))
     seed = int(meta.recipe.get("val_seed", DEFAULT_VAL_SEED))
@@ -260,7 +239,8 @@ def validation_split(meta: CheckpointMeta, train_split: Dataset) -> tuple[Datase
 
 def _predictions(model: nn.Module, meta: CheckpointMeta, ds: Dataset) -> Predictions:
     labels = ds.labels.astype(np.int64)
-    return Predictions(ds.images, labels, predict_logits(model, ds.images, meta.mean, meta.std))
+    logits = infer(model, ds.images, meta.input).double().cpu().numpy()  # (N, C)
+    return Predictions(ds.images, labels, logits)
 
 
 def _ood(
@@ -274,9 +254,22 @@ def _ood(
         other = load_dataset(partner, "test", data_dir=data_dir)
     except DataError as err:
         return None, {"dataset": partner, "skipped": f"{partner} is not available ({err})"}
-    # The OOD images get the model's own normalisation, as any input would.
-    logits = predict_logits(model, other.images, meta.mean, meta.std)
+    # The OOD images get the model's own input contract, as any input would.
+    logits = infer(model, other.images, meta.input).double().cpu().numpy()  # (M, C)
     return logits, ood_figures(test.logits, logits, f"{meta.dataset} test", partner)
+
+
+def _score_splits(
+    model: nn.Module, meta: CheckpointMeta, split: str, data_dir: PathLike | None
+) -> tuple[Predictions, Predictions, Predictions]:
+    """Predictions on the validation part, the test split and the split asked for."""
+    train_part, val_part = validation_split(
+        meta, load_dataset(meta.dataset, "train", data_dir=data_dir)
+    )
+    val = _predictions(model, meta, val_part)
+    test = _predictions(model, meta, load_dataset(meta.dataset, "test", data_dir=data_dir))
+    chosen = {"test": test, "val": val}.get(split) or _predictions(model, meta, train_part)
+    return val, test, chosen
 
 
 def evaluate_checkpoint(
@@ -286,7 +279,7 @@ def evaluate_checkpoint(
     corruptions: bool = False,
     seed: int = 0,
     data_dir: PathLike | None = None,
-    progress: Progress | None = None,
+    progress: Say | None = None,
 ) -> EvaluationResult:
     """Evaluate a run directory's best checkpoint (or a checkpoint file) completely.
 
@@ -304,18 +297,13 @@ def evaluate_checkpoint(
         (out-of-distribution figures, or ``skipped`` with the reason) and, when asked,
         ``corruptions``. OOD and corruptions always use the test split.
     """
-    if split not in SPLITS:
-        raise MnistDigitsError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
+    if split not in EVAL_SPLITS:
+        raise MnistDigitsError(f"unknown split {split!r}; choose one of: {', '.join(EVAL_SPLITS)}")
     say = progress or (lambda _line: None)
     file = resolve_checkpoint(path)
     model, meta = load_checkpoint(file)
     say(f"scoring {meta.dataset} validation and test images")
-    train_part, val_part = validation_split(
-        meta, load_dataset(meta.dataset, "train", data_dir=data_dir)
-    )
-    val = _predictions(model, meta, val_part)
-    test = _predictions(model, meta, load_dataset(meta.dataset, "test", data_dir=data_dir))
-    chosen = {"test": test, "val": val}.get(split) or _predictions(model, meta, train_part)
+    val, test, chosen = _score_splits(model, meta, split, data_dir)
     figures: dict[str, Any] = {
         "model": meta.model,
         "dataset": meta.dataset,
@@ -329,7 +317,7 @@ def evaluate_checkpoint(
     ood_logits, figures["ood"] = _ood(model, meta, test, data_dir)
     if corruptions:
         figures["corruptions"] = corruption_figures(
-            model, test.images, test.labels, meta.mean, meta.std, seed=seed, progress=say
+            model, test.images, test.labels, meta.input, seed=seed, progress=say
         )
     t = figures["calibration"]["temperature"]
     return EvaluationResult(figures, chosen, ood_logits, t, model, meta)
@@ -363,7 +351,8 @@ def write_cache(run_dir: str | os.PathLike[str], figures: dict[str, Any]) -> Pat
     earlier = read_cache(folder, figures["fingerprint"]) or {}
     if "corruptions" not in figures and "corruptions" in earlier:
         figures = {**figures, "corruptions": earlier["corruptions"]}
-    atomic_write(folder / CACHE_FILE, (json.dumps(figures, indent=1) + "\n").encode())
+    # Not key-sorted: corruptions stay in the registry's order, as ``evaluate`` prints them.
+    atomic_write(folder / CACHE_FILE, json.dumps(figures, indent=1) + "\n")
     return folder / CACHE_FILE
 
 

@@ -1,5 +1,6 @@
 """What a model looks at: penultimate-layer features and their 2-D PCA, occlusion maps and
-SmoothGrad saliency. All take normalised inputs (N, 1, 28, 28) and return numpy arrays."""
+SmoothGrad saliency. Each returns numpy arrays; the maps take model input (N, 1, 28, 28),
+already normalised by the model's input contract, and the features take stored images too."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mnist_digits.core.contract import InputContract
 from mnist_digits.models.inference import infer
 
 
@@ -21,18 +23,25 @@ def final_linear(model: nn.Module) -> nn.Linear:
     return linears[-1]
 
 
-def penultimate_features(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
+def penultimate_features(
+    model: nn.Module, images: np.ndarray | torch.Tensor, contract: InputContract
+) -> np.ndarray:
     """The inputs of the model's output layer, (N, D) float64, in eval mode.
 
     Captured with a forward hook, so any registered model works: 50 features for ``mlp-seed``,
     1024 for ``cnn-small``, 128 for ``cnn-strong``.
+
+    Args:
+        model: the classifier.
+        images: stored images (N, 28, 28) or model input (N, 1, 28, 28), as ``infer`` takes.
+        contract: the model's input contract.
     """
     captured: list[torch.Tensor] = []
     hook = final_linear(model).register_forward_hook(
         lambda _module, inputs, _output: captured.append(inputs[0].detach().flatten(1))
     )
     try:
-        infer(model, x, batch_size=batch_size)
+        infer(model, images, contract)
     finally:
         hook.remove()
     return torch.cat(captured).double().cpu().numpy()  # (N, D)
