@@ -17,7 +17,8 @@ import torch
 from mnist_digits.data.specs import MNIST
 from mnist_digits.models.inference import infer
 from mnist_digits.training.config import TrainConfig, load_config_file, resolve_config
-from mnist_digits.training.loop import Progress, TrainData, train
+from mnist_digits.training.loop import Progress, train
+from mnist_digits.training.tensors import TrainData
 
 
 def load_recipe(path: str) -> TrainConfig:

@@ -23,7 +23,7 @@ from tf_env import ensure_tf_python, log, run_keras_seed, write_npz
 from mnist_digits.data.dataset import Dataset, load_dataset, normalized_tensors
 from mnist_digits.training.config import TrainConfig
 from mnist_digits.training.interrupt import TrainingInterrupted
-from mnist_digits.training.loop import TrainData, prepare_data
+from mnist_digits.training.tensors import TrainData, prepare_data
 
 # --smoke: enough steps to run every code path (16 steps of 128, 2 epochs), nothing measured.
 SMOKE_TRAIN, SMOKE_VAL, SMOKE_TEST = 2048, 1000, 1000

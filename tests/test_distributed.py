@@ -21,7 +21,8 @@ from mnist_digits.data.dataset import load_dataset, normalized_tensors
 from mnist_digits.data.specs import MNIST
 from mnist_digits.training import distributed
 from mnist_digits.training.config import resolve_config
-from mnist_digits.training.loop import TrainData, prepare_data, train
+from mnist_digits.training.loop import train
+from mnist_digits.training.tensors import TrainData, prepare_data
 
 
 def _learnable_data() -> TrainData:

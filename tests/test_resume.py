@@ -10,7 +10,8 @@ import torch
 from mnist_digits.data.specs import MNIST
 from mnist_digits.training.config import resolve_config
 from mnist_digits.training.interrupt import TrainingInterrupted
-from mnist_digits.training.loop import Progress, TrainData, train
+from mnist_digits.training.loop import Progress, train
+from mnist_digits.training.tensors import TrainData
 
 
 def _tiny_data() -> TrainData:

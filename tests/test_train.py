@@ -13,14 +13,9 @@ from mnist_digits.data.dataset import load_dataset, normalized_tensors
 from mnist_digits.data.specs import MNIST
 from mnist_digits.data.split import split_indices
 from mnist_digits.training.config import resolve_config
-from mnist_digits.training.loop import (
-    Progress,
-    TrainData,
-    epoch_batches,
-    prepare_data,
-    train,
-)
+from mnist_digits.training.loop import Progress, train
 from mnist_digits.training.optim import lr_factor
+from mnist_digits.training.tensors import TrainData, epoch_batches, prepare_data
 
 
 def test_epoch_batches_cover_every_index_once_and_reshuffle():

@@ -28,7 +28,8 @@ from optuna.trial import TrialState
 from mnist_digits.cli import main
 from mnist_digits.core.contract import InputContract
 from mnist_digits.training.config import load_config_file, resolve_config
-from mnist_digits.training.loop import Progress, TrainData, train
+from mnist_digits.training.loop import Progress, train
+from mnist_digits.training.tensors import TrainData
 from mnist_digits.tuning.options import TuneOptions
 from mnist_digits.tuning.space import baseline_epochs, baseline_params, search_space, width_choices
 from mnist_digits.tuning.storage import database_url, fail_orphans, mask_url

@@ -18,10 +18,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_digits.core import metrics
-from mnist_digits.core.contract import InputContract
-from mnist_digits.core.errors import ConfigError
-from mnist_digits.data.dataset import Dataset, normalized_tensors
-from mnist_digits.data.split import split_indices
 from mnist_digits.models.inference import infer
 from mnist_digits.models.registry import create_model, width_config
 from mnist_digits.training import distributed
@@ -29,27 +25,11 @@ from mnist_digits.training.augment import augment_batch
 from mnist_digits.training.config import TrainConfig
 from mnist_digits.training.interrupt import TrainingInterrupted, deferred_interrupt
 from mnist_digits.training.optim import lr_factor, make_ema, make_optimizer
+from mnist_digits.training.tensors import TrainData, epoch_batches
 
 # Loss and accuracy are read back from the device only every few steps: a .item() per step
 # would synchronise a GPU 430 times an epoch at batch 128.
 LOG_EVERY = 20
-
-
-@dataclass(frozen=True)
-class TrainData:
-    """Tensors normalised by ``contract``: x (N, 1, 28, 28) float32, y (N,) int64, one device.
-
-    ``x_outlier`` holds non-digit images (Fashion-MNIST's training split less the part held
-    out for choosing the reject threshold, normalised by the digits' contract) for outlier
-    exposure.
-    """
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
-    contract: InputContract
-    x_outlier: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -106,45 +86,6 @@ class TrainResult:
     best_epoch: int = 0
     best_val_acc: float = 0.0
     train_seconds: float = 0.0
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto`` means CUDA when available, else CPU; asking for CUDA without it is refused."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: no CUDA GPU is visible here; use --device cpu")
-    return torch.device(name)
-
-
-def prepare_data(
-    cfg: TrainConfig, dataset: Dataset, device: torch.device, outliers: Dataset | None = None
-) -> TrainData:
-    """Normalise the training split once and hold out ``cfg.val_size`` images for validation.
-
-    ``outliers`` (non-digits) are normalised with the digits' contract, and as many of them
-    as validation digits are left out, for choosing the reject threshold.
-    """
-    x, y = normalized_tensors(dataset, device=str(device))
-    train_idx, val_idx = split_indices(len(dataset), cfg.val_size, cfg.val_seed)
-    train_idx, val_idx = train_idx.to(device), val_idx.to(device)
-    xo = None
-    if outliers is not None:
-        xo_all, _ = normalized_tensors(outliers, str(device), dataset.contract)
-        o_train, _ = split_indices(len(outliers), cfg.val_size, cfg.val_seed)
-        xo = xo_all[o_train.to(device)]
-    return TrainData(x[train_idx], y[train_idx], x[val_idx], y[val_idx], dataset.contract, xo)
-
-
-def epoch_batches(
-    n: int, batch_size: int, generator: torch.Generator, device: torch.device
-) -> list[torch.Tensor]:
-    """One epoch's index batches: a fresh ``randperm`` of ``range(n)`` cut into slices.
-
-    Every index appears exactly once per epoch; the last batch may be smaller.
-    """
-    perm = torch.randperm(n, generator=generator).to(device)  # (n,)
-    return list(perm.split(batch_size))
 
 
 @dataclass

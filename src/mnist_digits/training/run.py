@@ -31,14 +31,7 @@ from mnist_digits.training import distributed
 from mnist_digits.training.calibration import Calibration, calibrate
 from mnist_digits.training.config import TrainConfig
 from mnist_digits.training.interrupt import TrainingInterrupted
-from mnist_digits.training.loop import (
-    ProgressCallback,
-    TrainData,
-    TrainResult,
-    pick_device,
-    prepare_data,
-    train,
-)
+from mnist_digits.training.loop import ProgressCallback, TrainResult, train
 from mnist_digits.training.rundir import (
     RESUME,
     SUMMARY,
@@ -49,6 +42,7 @@ from mnist_digits.training.rundir import (
     start_run,
     write_json,
 )
+from mnist_digits.training.tensors import TrainData, pick_device, prepare_data
 
 PathLike = str | os.PathLike[str]
 

@@ -27,14 +27,9 @@ from optuna.trial import FrozenTrial, TrialState
 from mnist_digits.core.errors import ConfigError, Interrupted
 from mnist_digits.data.dataset import load_dataset
 from mnist_digits.training.config import TrainConfig
-from mnist_digits.training.loop import (
-    Progress,
-    TrainData,
-    TrainingInterrupted,
-    pick_device,
-    prepare_data,
-)
+from mnist_digits.training.loop import Progress, TrainingInterrupted
 from mnist_digits.training.loop import train as train_model
+from mnist_digits.training.tensors import TrainData, pick_device, prepare_data
 from mnist_digits.tuning.options import TuneOptions, base_config
 from mnist_digits.tuning.space import enqueue_baselines, search_space
 from mnist_digits.tuning.storage import open_storage, quiet_optuna, recover_trials, worker_id
