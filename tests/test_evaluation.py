@@ -22,7 +22,7 @@ from mnist_digits.evaluation.evaluate import (
 )
 from mnist_digits.models import checkpoint
 from mnist_digits.models.checkpoint import read_meta, weights_fingerprint
-from mnist_digits.training.loop import prepare_data
+from mnist_digits.training.tensors import prepare_data
 
 KEYS = (
     "accuracy",
