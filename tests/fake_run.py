@@ -45,6 +45,7 @@ def make_fake_run(tiny, root: Path, name: str = "run", seed: int = 0) -> FakeRun
             "val_loss": 2.0 / e,
             "val_acc": 0.25 * e,
             "lr": 0.01 / e,
+            "lr_trace": [0.012 / e, 0.011 / e, 0.01 / e],  # logged 3 times, the last at the end
             "seconds": 0.1,
             "images_per_s": 1000.0,
         }

@@ -2,20 +2,27 @@
 twenty noise images; nothing is trained and no real dataset is read."""
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
 import torch
 from fake_run import make_fake_run
+from matplotlib.figure import Figure
 from PIL import Image
 
 from mnist_digits.core import metrics
-from mnist_digits.evaluation import explain, plots
-from mnist_digits.evaluation.evaluate import corruption_figures, predict_logits, to_input
-from mnist_digits.evaluation.report import lr_trace
-from mnist_digits.models.checkpoint import CheckpointMeta, load_checkpoint
-from mnist_digits.training.run import read_history
+from mnist_digits.core.card import CheckpointMeta
+from mnist_digits.evaluation import explain
+from mnist_digits.evaluation.evaluate import corruption_figures
+from mnist_digits.evaluation.plots import classes, galleries, inside, trust
+from mnist_digits.evaluation.plots.curves import Curves, training_curves
+from mnist_digits.evaluation.plots.style import to_png
+from mnist_digits.evaluation.report.exhibits import history_curves
+from mnist_digits.models.checkpoint import load_checkpoint
+from mnist_digits.models.inference import infer
+from mnist_digits.training.loop import EpochStats
+from mnist_digits.training.rundir import read_history
 
 CLASSES = tuple("0123456789")
 
@@ -26,7 +33,8 @@ class Fake:
 
     model: torch.nn.Module
     meta: CheckpointMeta
-    curves: plots.Curves
+    history: list[EpochStats]
+    curves: Curves
     images: np.ndarray  # (20, 28, 28) uint8
     labels: np.ndarray  # (20,)
     logits: np.ndarray  # (20, 10)
@@ -44,72 +52,82 @@ class Fake:
 def run(tmp_path_factory) -> Fake:
     fake = make_fake_run(None, tmp_path_factory.mktemp("plots"))
     model, meta = load_checkpoint(fake.run_dir)
-    h = read_history(fake.run_dir)
-    x, lr = lr_trace({"model": "mlp-seed", "epochs": 3, "val_size": 4}, 3, 12)
-    curves = plots.Curves(
-        "fake",
-        [e.epoch for e in h],
-        [e.train_loss for e in h],
-        [e.val_loss for e in h],
-        [e.train_acc for e in h],
-        [e.val_acc for e in h],
-        x,
-        lr,
-    )
+    history = read_history(fake.run_dir)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)
     labels = np.arange(20) % 10
-    return Fake(model, meta, curves, images, labels, predict_logits(model, images, 0.5, 0.29))
+    logits = infer(model, images, meta.input).double().cpu().numpy()
+    return Fake(model, meta, history, history_curves("fake", history), images, labels, logits)
 
 
-def _saliency(r: Fake) -> plots.Figure:
-    x = to_input(r.images[:3], r.meta.mean, r.meta.std)  # (3, 1, 28, 28)
+def test_history_curves_spread_each_logged_rate_over_its_epoch(run):
+    # fake_run logs three rates an epoch: they sit at a third, two thirds and the epoch's end.
+    c = run.curves
+    np.testing.assert_allclose(c.lr_epoch, np.arange(1, 10) / 3)
+    assert list(c.lr) == [lr for e in run.history for lr in e.lr_trace]
+    assert [c.lr[i] for i in (2, 5, 8)] == [e.lr for e in run.history]
+    assert history_curves("old", [replace(e, lr_trace=[]) for e in run.history]).lr == []
+
+
+def _saliency(r: Fake) -> Figure:
+    x = torch.from_numpy(r.meta.input.normalize(r.images[:3]))  # (3, 1, 28, 28)
     target = torch.from_numpy(r.logits[:3].argmax(1))
-    occ = explain.occlusion_maps(r.model, x, target, background=-1.7)
+    occ = explain.occlusion_maps(r.model, x, target, background=r.meta.input.black)
     grads = explain.smoothgrad_maps(r.model, x, target, samples=4)
-    return plots.saliency(r.images[:3], occ, grads, r.labels[:3], r.probs[:3], CLASSES)
+    return inside.saliency(r.images[:3], occ, grads, r.labels[:3], r.probs[:3], CLASSES)
 
 
-def _embedding(r: Fake) -> plots.Figure:
-    feats = explain.penultimate_features(r.model, to_input(r.images, 0.5, 0.29))
+def _embedding(r: Fake) -> Figure:
+    feats = explain.penultimate_features(r.model, r.images, r.meta.input)
     assert feats.shape == (20, 8)
     coords, explained = explain.pca_2d(feats)
-    return plots.embedding(coords, r.labels, CLASSES, explained)
+    return inside.embedding(coords, r.labels, CLASSES, explained)
 
 
-def _corruptions(r: Fake) -> plots.Figure:
-    c = corruption_figures(r.model, r.images[:4], r.labels[:4], 0.5, 0.29)
+def _corruptions(r: Fake) -> Figure:
+    c = corruption_figures(r.model, r.images[:4], r.labels[:4], r.meta.input)
     other = {k: min(1.0, v + 0.1) for k, v in c["accuracy"].items()}
-    return plots.corruption_accuracy(
+    return trust.corruption_accuracy(
         {"a": c["accuracy"], "b": other}, {"a": c["clean_accuracy"], "b": 0.9}
     )
 
 
+def _right_above_wrong(r: Fake) -> Figure:
+    """Right answers above mistakes, as the walkthrough notebook shows them."""
+    hits = r.probs.argmax(axis=1) == r.labels
+    idx = np.r_[np.flatnonzero(hits)[:8], np.flatnonzero(~hits)[:8]]
+    return galleries.prediction_gallery(
+        r.images[idx], r.labels[idx], r.probs[idx], CLASSES, "Correct versus misclassified", idx
+    )
+
+
 PLOTS = {
-    "sample_grid": lambda r: plots.sample_grid(r.images, r.labels, CLASSES),
-    "class_distribution": lambda r: plots.class_distribution(
+    "sample_grid": lambda r: galleries.sample_grid(r.images, r.labels, CLASSES),
+    "class_distribution": lambda r: classes.class_distribution(
         {"train": [6, 6, 1, 1, 1, 1, 1, 1, 1, 1], "test": [2] * 10}, CLASSES
     ),
-    "training_curves": lambda r: plots.training_curves([r.curves]),
-    "training_curves_compared": lambda r: plots.training_curves([r.curves, r.curves]),
-    "confusion_counts": lambda r: plots.confusion_matrix(r.cm, CLASSES),
-    "confusion_normalised": lambda r: plots.confusion_matrix(r.cm, CLASSES, normalise=True),
-    "per_class_accuracy": lambda r: plots.per_class_accuracy(
+    "training_curves": lambda r: training_curves([r.curves]),
+    "training_curves_compared": lambda r: training_curves([r.curves, r.curves]),
+    "confusion_counts": lambda r: classes.confusion_matrix(r.cm, CLASSES),
+    "confusion_normalised": lambda r: classes.confusion_matrix(r.cm, CLASSES, normalise=True),
+    "per_class_accuracy": lambda r: classes.per_class_accuracy(
         {"a": np.linspace(0.9, 1, 10), "b": np.linspace(1, 0.95, 10)},
         CLASSES,
         {"a": 0.95, "b": 0.97},
     ),
-    "misclassified": lambda r: plots.misclassified(r.images, r.labels, r.probs, CLASSES),
-    "confident_mistakes": lambda r: plots.confident_mistakes(r.images, r.labels, r.probs, CLASSES),
-    "correct_and_wrong": lambda r: plots.correct_and_wrong(r.images, r.labels, r.probs, CLASSES),
-    "reliability": lambda r: plots.reliability_diagram(r.logits, r.labels, 2.0),
-    "ood_confidence": lambda r: plots.confidence_histogram(
+    "misclassified": lambda r: galleries.misclassified(r.images, r.labels, r.probs, CLASSES),
+    "confident_mistakes": lambda r: galleries.confident_mistakes(
+        r.images, r.labels, r.probs, CLASSES
+    ),
+    "correct_and_wrong": _right_above_wrong,
+    "reliability": lambda r: trust.reliability_diagram(r.logits, r.labels, 2.0),
+    "ood_confidence": lambda r: trust.confidence_histogram(
         r.logits, r.logits[::-1] * 0.5, "in", "out", 0.7
     ),
     "corruptions": _corruptions,
     "embedding": _embedding,
     "saliency": _saliency,
-    "confusion_difference": lambda r: plots.confusion_difference(
+    "confusion_difference": lambda r: classes.confusion_difference(
         r.cm, np.eye(10, dtype=int), CLASSES, ("a", "b")
     ),
 }
@@ -119,17 +137,17 @@ PLOTS = {
 def test_every_plot_renders_from_a_fake_run(run, name):
     fig = PLOTS[name](run)
     assert fig.get_suptitle(), "every figure has a title"
-    image = Image.open(io.BytesIO(plots.to_png(fig)))
+    image = Image.open(io.BytesIO(to_png(fig)))
     assert image.format == "PNG" and image.width >= 400 and image.height >= 150
     pixels = np.asarray(image.convert("L"))
     assert pixels.std() > 5, "not a blank canvas"
 
 
 def test_a_gallery_with_nothing_to_show_still_renders():
-    fig = plots.misclassified(
+    fig = galleries.misclassified(
         np.zeros((3, 28, 28), np.uint8), np.arange(3), np.eye(10)[:3], tuple("0123456789")
     )
-    assert plots.to_png(fig)[:4] == b"\x89PNG"
+    assert to_png(fig)[:4] == b"\x89PNG"
 
 
 def test_pca_2d_finds_the_widest_direction():
