@@ -70,18 +70,15 @@ def create_model(name: str, **config: Any) -> nn.Module:
         raise ConfigError(f"bad configuration for model {name!r}: {err}") from None
 
 
-# The builder keyword that sets a model's size: channels of the first stage for CNNs, hidden
-# units for MLPs. One ``width`` in TrainConfig maps onto whichever the builder takes.
-_WIDTH_KEYS = ("width",)
+# Every builder sizes its model with one keyword, ``width``: channels of the first stage for
+# CNNs, hidden units for MLPs, so one TrainConfig.width fits them all.
+WIDTH = "width"
 
 
 def default_width(name: str) -> int:
     """The builder's default width (or hidden units) for ``name``; 0 when it has none."""
-    params = inspect.signature(get_model_entry(name).builder).parameters
-    for key in _WIDTH_KEYS:
-        if key in params:
-            return int(params[key].default)
-    return 0
+    param = inspect.signature(get_model_entry(name).builder).parameters.get(WIDTH)
+    return int(param.default) if param is not None else 0
 
 
 def width_config(name: str, width: int) -> dict[str, Any]:
@@ -92,10 +89,8 @@ def width_config(name: str, width: int) -> dict[str, Any]:
     """
     if width <= 0:
         return {}
-    params = inspect.signature(get_model_entry(name).builder).parameters
-    for key in _WIDTH_KEYS:
-        if key in params:
-            return {key: width}
+    if WIDTH in inspect.signature(get_model_entry(name).builder).parameters:
+        return {WIDTH: width}
     raise ConfigError(f"model {name!r} has no width to set; leave width at 0")
 
 
