@@ -11,7 +11,7 @@ from fake_run import make_fake_run
 
 from mnist_digits.cli import main
 from mnist_digits.evaluation import evaluate as evaluation
-from mnist_digits.evaluation.report import write_report
+from mnist_digits.evaluation.report.publish import write_report
 
 # What one run shows: curves, 2 confusion matrices, per-class accuracy, 2 galleries,
 # reliability, OOD confidence, corruptions, embedding, saliency.
@@ -104,7 +104,7 @@ def test_embedded_pngs_never_spell_http_and_keep_their_pixels():
     import numpy as np
     from PIL import Image
 
-    from mnist_digits.evaluation.report import data_uri
+    from mnist_digits.evaluation.report.document import data_uri
 
     rng = np.random.default_rng(0)
     for _ in range(2000):  # about 1 in 60 of these noise PNGs spells "http" in base64
