@@ -21,7 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MEAN, STD = 0.1307, 0.3081
+from mnist_digits.data.specs import MNIST
+
+# The example types MNIST's mean and std; they are the dataset spec's.
+MEAN, STD = MNIST.contract.mean, MNIST.contract.std
 EPOCHS = 14
 BATCH_SIZE = 64
 TEST_BATCH_SIZE = 1000

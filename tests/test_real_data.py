@@ -7,6 +7,7 @@ import pytest
 
 from mnist_digits.cli import main
 from mnist_digits.data.dataset import load_dataset
+from mnist_digits.data.specs import MNIST
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -21,8 +22,8 @@ def test_mnist_info_json(mnist_home, capsys):
     assert info["splits"]["test"]["count"] == 10000
     assert info["splits"]["train"]["class_counts"] == TRAIN_COUNTS
     assert info["splits"]["test"]["class_counts"] == TEST_COUNTS
-    assert info["splits"]["train"]["mean"] == pytest.approx(0.1307, abs=1e-4)
-    assert info["splits"]["train"]["std"] == pytest.approx(0.3081, abs=1e-4)
+    assert info["splits"]["train"]["mean"] == pytest.approx(MNIST.contract.mean, abs=1e-4)
+    assert info["splits"]["train"]["std"] == pytest.approx(MNIST.contract.std, abs=1e-4)
     assert len(info["files"]) == 4 and all(len(f["sha256"]) == 64 for f in info["files"])
 
 
