@@ -10,9 +10,10 @@ import numpy as np
 from mnist_digits.cli.common import add_data_options, add_json, ensure
 from mnist_digits.cli.render import emit_json, log
 from mnist_digits.core.errors import MnistDigitsError
+from mnist_digits.core.files import atomic_path
 from mnist_digits.data.dataset import load_dataset
 from mnist_digits.data.info import dataset_info
-from mnist_digits.data.preview import sample_grid
+from mnist_digits.data.preview import contact_sheet
 
 
 def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
@@ -96,8 +97,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise MnistDigitsError(f"folder {out.parent} does not exist; create it or change --out")
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    sample_grid(ds.images[pick], ds.labels[pick], ds.classes).save(tmp)
-    tmp.replace(out)
+    sheet = contact_sheet(ds.images[pick], ds.labels[pick], ds.classes)
+    with atomic_path(out) as tmp:
+        sheet.save(tmp, format="PNG")  # the temp name ends in .tmp: say the format
     log(f"wrote {out}")
     return 0

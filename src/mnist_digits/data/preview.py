@@ -1,4 +1,5 @@
-"""Small pictures drawn with Pillow alone (no plotting library needed)."""
+"""A contact sheet of digits drawn with Pillow alone, so ``mnist-digits data show`` works
+without matplotlib (the report's matplotlib figures are in ``evaluation.plots``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 
-def sample_grid(
+def contact_sheet(
     images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], scale: int = 4
 ) -> Image.Image:
     """A labelled grid of digits: images (N, 28, 28) uint8 drawn as dark ink on white tiles.
