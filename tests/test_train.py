@@ -76,7 +76,7 @@ def test_train_and_evaluate_cli_end_to_end(mnist_home, tmp_path, capsys):
     assert main(["evaluate", str(out), "--json"]) == 0
     ev = json.loads(capsys.readouterr().out)
     assert ev["accuracy"] == pytest.approx(summary["test_accuracy"])
-    assert len(ev["per_class_accuracy"]) == 10
+    assert len(ev["per_class"]["recall"]) == 10
     # A non-empty run folder is refused without --force, with one line and no traceback.
     assert main(["train", "--epochs", "1", "--out", str(out)]) == 2
     err = capsys.readouterr().err
