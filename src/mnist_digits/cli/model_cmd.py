@@ -12,7 +12,8 @@ from mnist_digits.models.registry import MODELS
 from mnist_digits.training import distributed
 from mnist_digits.training.config import TrainConfig, load_config_file, resolve_config
 from mnist_digits.training.run import resume_training, run_seeds, run_training
-from mnist_digits.training.rundir import RunSummary, default_run_dir
+from mnist_digits.training.rundir import RunSummary, default_run_dir, prepare_run_dir
+from mnist_digits.training.tensors import pick_device
 
 _TYPES: dict[str, Any] = {"int": int, "float": float, "str": str}
 
@@ -53,7 +54,9 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field; None means "not given" so the recipe can fill it."""
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
+        # argparse %-formats help strings: a literal % (as in "scale ±10%") must be doubled.
         text = f"{f.metadata['help']} (default: {f.default}, or the model's recipe)"
+        text = text.replace("%", "%%")
         if str(f.type) == "bool":
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
@@ -74,8 +77,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     flags = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
     cfg = resolve_config(load_config_file(args.config) if args.config else {}, flags)
-    ensure(args, cfg.dataset)
     out = args.out or default_run_dir(cfg.model)
+    pick_device(cfg.device)  # a bad --device or --out is refused before any download
+    prepare_run_dir(out, args.force, create=not distributed.launched())
+    ensure(args, cfg.dataset)
     if distributed.is_main():
         log(f"training {cfg.model} for {cfg.epochs} epochs into {out}")
     if args.seeds > 1:

@@ -1,0 +1,105 @@
+"""Errors a person can cause at the command line: one line on stderr, exit 2, no traceback,
+and nothing left behind that would get in the way of the next try."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnist_digits.cli import build_parser, main
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    err = capsys.readouterr().err
+    return code, err
+
+
+def assert_one_line(code: int, err: str, expected: str) -> None:
+    assert code == 2, err
+    errors = [line for line in err.splitlines() if line.startswith("mnist-digits:")]
+    assert len(errors) == 1 and "Traceback" not in err, err
+    assert errors[0] == err.strip().splitlines()[-1], "the error is the last word"
+    assert expected in errors[0], errors[0]
+
+
+def subcommands() -> list[list[str]]:
+    """Every command and sub-command, as argv prefixes."""
+    parser = build_parser()
+    found: list[list[str]] = []
+    for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
+        for name, sub in action.choices.items():
+            found.append([name])
+            for nested in (
+                getattr(sub, "_subparsers", None)._group_actions if sub._subparsers else []
+            ):
+                found += [[name, n] for n in nested.choices]
+    return found
+
+
+@pytest.mark.parametrize("argv", subcommands(), ids=" ".join)
+def test_every_help_page_renders(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--help"])
+    assert stop.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible, so cuda is valid")
+def test_train_on_a_missing_gpu_refuses_before_writing(tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    code, err = run(["train", "--device", "cuda", "--out", str(out), "--epochs", "1"], capsys)
+    assert_one_line(code, err, "no CUDA GPU")
+    assert not (out / "config.json").exists()
+
+
+def test_train_into_an_unwritable_folder_refuses_before_training(capsys) -> None:
+    code, err = run(["train", "--out", "/sys/mnist-digits-run", "--epochs", "1"], capsys)
+    assert_one_line(code, err, "cannot write the run folder")
+
+
+def interrupted_run(tmp_path: Path) -> Path:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps({"model": "mlp-seed", "epochs": 1}))
+    return run_dir
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"\x00" * 10, bytes(range(256)) * 40, b"PK\x03\x04truncated"]
+)
+def test_resume_from_a_damaged_state(tmp_path, capsys, content: bytes) -> None:
+    run_dir = interrupted_run(tmp_path)
+    (run_dir / "resume.pt").write_bytes(content)
+    code, err = run(["train", "--resume", str(run_dir)], capsys)
+    assert_one_line(code, err, "resume.pt is damaged")
+
+
+def test_resume_from_a_state_that_is_not_ours(tmp_path, capsys) -> None:
+    run_dir = interrupted_run(tmp_path)
+    torch.save({"weights": torch.zeros(3)}, run_dir / "resume.pt")
+    code, err = run(["train", "--resume", str(run_dir)], capsys)
+    assert_one_line(code, err, "not a resume state")
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (None, "cannot read"),
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "does not hold a training config"),
+        ('{"model": "no-such-model"}', "unknown model"),
+    ],
+)
+def test_resume_with_a_missing_or_bad_config(tmp_path, capsys, config, expected) -> None:
+    run_dir = interrupted_run(tmp_path)
+    torch.save({"model": {}, "loop": {}}, run_dir / "resume.pt")
+    if config is None:
+        (run_dir / "config.json").unlink()
+    else:
+        (run_dir / "config.json").write_text(config)
+    code, err = run(["train", "--resume", str(run_dir)], capsys)
+    assert_one_line(code, err, expected)
