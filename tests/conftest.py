@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
+from mnist_digits.core.contract import InputContract
 from mnist_digits.data.specs import DATASETS, MNIST, DatasetSpec, FileSpec
 
 
@@ -56,7 +57,9 @@ def tiny(monkeypatch: pytest.MonkeyPatch) -> TinyDataset:
             raw[name] = idx_bytes(arr)
             digest = hashlib.sha256(raw[name]).hexdigest()
             files.append(FileSpec(split, kind, name, digest, counts[split]))
-    spec = DatasetSpec("tiny", "Tiny", tuple("0123456789"), 0.5, 0.29, tuple(files), ())
+    spec = DatasetSpec(
+        "tiny", "Tiny", tuple("0123456789"), InputContract(0.5, 0.29), tuple(files), ()
+    )
     monkeypatch.setitem(DATASETS, "tiny", spec)
     return TinyDataset("tiny", spec, raw)
 

@@ -292,7 +292,7 @@ def test_parse_size(text: str, size: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "ten", "-5", "0", "inf", "nan", "5X"])
 def test_parse_size_rejects_in_one_line(text: str) -> None:
-    from mnist_digits.predict import MnistDigitsError
+    from mnist_digits.core.errors import MnistDigitsError
 
     with pytest.raises(MnistDigitsError, match="not a positive size"):
         parse_size(text)
