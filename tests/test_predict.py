@@ -1,10 +1,14 @@
 """Reading people's images with the shipped model: accuracy against a naive baseline, honest
 "not a digit", multi-digit numbers, and bad input that never crashes."""
 
+import faulthandler
 import io
 import json
+import os
 import struct
+import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,3 +142,32 @@ def test_cli_missing_checkpoint_is_one_line(tmp_path, capsys):
     assert main(["predict", "--checkpoint", str(tmp_path / "nope"), str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("mnist-digits: error:") and "\n" not in err
+
+
+def test_cli_folder_reports_links_pipes_and_devices(tmp_path, capsys):
+    """Entries of a folder that look like images but are not files are named, one line each;
+    none is opened (a FIFO would block and /dev/zero never ends), so this cannot hang."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a_good.png").write_bytes(_png(make_user_images(1, seed=4)[0][0]))
+    (folder / "b_dangling.png").symlink_to(folder / "gone.png")
+    os.mkfifo(folder / "c_fifo.png")
+    (folder / "d_zero.png").symlink_to("/dev/zero")
+    # A hang ends the run with a traceback instead of blocking it (capsys holds sys.stderr).
+    faulthandler.dump_traceback_later(120, exit=True, file=sys.__stderr__)
+    try:
+        code = main(["predict", "--json", str(folder)])
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    out, err = capsys.readouterr()
+    by_name = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
+    assert code == 1 and "Traceback" not in err
+    assert sorted(by_name) == ["a_good.png", "b_dangling.png", "c_fifo.png", "d_zero.png"]
+    assert "digit" in by_name["a_good.png"]
+    for name, words in [
+        ("b_dangling.png", "broken symbolic link"),
+        ("c_fifo.png", "named pipe"),
+        ("d_zero.png", "device"),
+    ]:
+        error = by_name[name]["error"]
+        assert words in error and "\n" not in error, (name, error)

@@ -6,6 +6,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import stat
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -48,14 +49,37 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
 
 
 def expand(paths: list[str]) -> Iterator[str]:
-    """Files as given; folders walked recursively for image files, in sorted order."""
+    """Files as given; folders walked recursively for entries named like images, in sorted
+    order. Entries that are not regular files (broken links, pipes, devices) are kept, so
+    reading them reports each one instead of skipping it silently."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = (f for f in sorted(path.rglob("*")) if f.suffix.lower() in EXTENSIONS)
-            yield from (str(f) for f in found if f.is_file())
+            yield from (str(f) for f in found if not f.is_dir())
         else:
             yield raw
+
+
+def not_a_file(path: str) -> str | None:
+    """Why ``path`` is not a regular file, from ``os.stat`` alone, or None when it is one.
+
+    Nothing is opened: opening a FIFO blocks until someone writes to it, and /dev/zero never
+    ends."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            target = os.readlink(path)
+            return f"{path} is a broken symbolic link (to {target}); fix or remove it"
+        return f"{path} does not exist; check the path"
+    except OSError as err:
+        return f"cannot read {path} ({err.strerror}); check the path and permissions"
+    if stat.S_ISREG(mode):
+        return None
+    kinds = {stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
+    kind = kinds.get(stat.S_IFMT(mode), "a device")  # character and block devices
+    return f"{path} is {kind}, not an image file; pass the path of an image file"
 
 
 def _answer(pred: Prediction, top_k: int) -> dict[str, Any]:
@@ -72,6 +96,9 @@ def _record(path: str, pred: Prediction, top_k: int) -> dict[str, Any]:
 
 def _load(path: str) -> Preprocessed | str:
     """The preprocessed image, or the one-line reason it could not be read."""
+    problem = not_a_file(path)
+    if problem:
+        return problem
     try:
         return to_mnist(path)
     except MnistDigitsError as err:
@@ -109,6 +136,9 @@ def read_paths(
 def _multi(predictor: Predictor, paths: list[str], top_k: int) -> Iterator[dict[str, Any]]:
     for path in paths:
         try:
+            problem = not_a_file(path)
+            if problem:
+                raise MnistDigitsError(problem)
             number = predictor.predict_number(path)
         except MnistDigitsError as err:
             yield {"path": path, "error": str(err)}
