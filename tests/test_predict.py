@@ -12,13 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from components import fashion_mnist_or_missing, missing
 from imagegen import make_number_image, make_user_images, naive_resize
 from PIL import Image
 
 from mnist_digits.cli import main
 from mnist_digits.predict import SHIPPED, Predictor
 
-pytestmark = pytest.mark.skipif(not SHIPPED.exists(), reason="shipped weights not built yet")
+if not SHIPPED.exists():
+    missing(f"shipped weights {SHIPPED} not built yet: make shipped-weights", module=True)
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +67,9 @@ def test_multi_digit_numbers(predictor, number):
 def test_reject_threshold_on_fashion_and_mnist(predictor):
     from mnist_digits.data.dataset import load_dataset
 
+    fashion_mnist_or_missing()  # once it is there, any error loading it fails the test
     mnist = load_dataset("mnist", "test").images[:2000]
-    try:
-        fashion = load_dataset("fashion-mnist", "test").images[:2000]
-    except Exception as err:
-        pytest.skip(f"Fashion-MNIST unavailable: {err}")
+    fashion = load_dataset("fashion-mnist", "test").images[:2000]
     flagged_digits = np.mean([not p.is_digit for p in predictor.predict(list(mnist))])
     flagged_fashion = np.mean([not p.is_digit for p in predictor.predict(list(fashion))])
     assert flagged_digits <= 0.025, flagged_digits
