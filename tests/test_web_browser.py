@@ -16,13 +16,16 @@ from typing import Any
 
 import imagegen
 import pytest
+from components import missing
 from webhelp import canvas_digit, checkpoint_or_skip, free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's browser; $MNIST_DIGITS_CHROMIUM points elsewhere (tests/test_ci_missing.py hides it).
+CHROMIUM = Path(os.environ.get("MNIST_DIGITS_CHROMIUM", "/usr/bin/chromium"))
 if not CHROMIUM.is_file():
-    pytest.skip(
-        "Chromium is missing: apt-get install -y chromium (scripts/system-deps.sh does)",
-        allow_module_level=True,
+    missing(
+        f"Chromium is missing ({CHROMIUM}): apt-get install -y chromium "
+        "(scripts/system-deps.sh does)",
+        module=True,
     )
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev extra)")
 uvicorn = pytest.importorskip("uvicorn")
