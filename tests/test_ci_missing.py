@@ -81,3 +81,15 @@ predict.SHIPPED = Path("/nonexistent/cnn-small.safetensors")
 def test_predict_without_the_shipped_weights(tmp_path, ci: bool) -> None:
     counts = outcome(tmp_path, "tests/test_predict.py", ci=ci, env={}, plugin=HIDE_SHIPPED)
     assert counts == ({"error": 1} if ci else {"skipped": 1}), counts
+
+
+@pytest.mark.parametrize("ci", [True, False], ids=["ci", "local"])
+@pytest.mark.parametrize("hide", ["path", "env"])
+def test_browser_without_chromium(tmp_path, ci: bool, hide: str) -> None:
+    """``CI=true make test`` fails on a machine without Chromium: the browser test does."""
+    if hide == "path":  # only the virtual environment's scripts: no chromium there
+        env = {"PATH": str(Path(sys.executable).parent)}
+    else:
+        env = {"MNIST_DIGITS_CHROMIUM": str(tmp_path / "no-chromium")}
+    counts = outcome(tmp_path, "tests/test_web_browser.py", ci=ci, env=env)
+    assert counts == ({"error": 1} if ci else {"skipped": 1}), counts

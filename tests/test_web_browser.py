@@ -8,6 +8,7 @@ Digits are drawn with the same pen strokes as ``imagegen.digit_strokes``, by mou
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -19,11 +20,13 @@ import pytest
 from components import missing
 from webhelp import canvas_digit, checkpoint_or_skip, free_port
 
-# Debian's browser; $MNIST_DIGITS_CHROMIUM points elsewhere (tests/test_ci_missing.py hides it).
-CHROMIUM = Path(os.environ.get("MNIST_DIGITS_CHROMIUM", "/usr/bin/chromium"))
+# Debian's browser, found on PATH (/usr/bin/chromium) or at $MNIST_DIGITS_CHROMIUM;
+# tests/test_ci_missing.py hides it both ways.
+_FOUND = os.environ.get("MNIST_DIGITS_CHROMIUM") or shutil.which("chromium")
+CHROMIUM = Path(_FOUND or "chromium")
 if not CHROMIUM.is_file():
     missing(
-        f"Chromium is missing ({CHROMIUM}): apt-get install -y chromium "
+        f"Chromium is missing ({_FOUND or 'not on PATH'}): apt-get install -y chromium "
         "(scripts/system-deps.sh does)",
         module=True,
     )
