@@ -2,7 +2,8 @@
 # System packages the full feature set uses, installed from Debian's archive when we may.
 # Fashion-MNIST (the out-of-distribution set and a second dataset) comes from the Debian package
 # dataset-fashion-mnist; the web page's browser test drives Debian's chromium; the tuning tests
-# start a throwaway PostgreSQL server from Debian's postgresql package.
+# start a throwaway PostgreSQL server from Debian's postgresql package; typefaces come from
+# Debian's font packages.
 # As root, a failed install fails this script. Without root we say what is missing; then, outside
 # CI, the tests that need it skip, and under CI=true the set-up fails here instead.
 set -u
@@ -11,6 +12,13 @@ missing=()
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# Typefaces for printed digits and symbols: the first six are trained on, the last three are
+# held out for measuring (src/mnist_digits/synthetic/fonts.py).
+fonts=(fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-roboto-unhinted fonts-lato
+  fonts-open-sans fonts-urw-base35 fonts-comic-neue fonts-crosextra-carlito)
+for font in "${fonts[@]}"; do
+  dpkg-query -W -f='${Status}' "$font" 2>/dev/null | grep -q "install ok installed" || missing+=("$font")
+done
 ((${#missing[@]})) || exit 0
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: installing ${missing[*]}" >&2

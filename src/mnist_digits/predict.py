@@ -24,6 +24,7 @@ import numpy as np
 from mnist_digits.core.card import META_KEY, CheckpointMeta
 from mnist_digits.core.errors import CheckpointError
 from mnist_digits.core.metrics import softmax
+from mnist_digits.core.verdict import DEFAULT_REJECT, verdict
 from mnist_digits.images.decode import ImageSource
 from mnist_digits.images.numbers import split_digits
 from mnist_digits.images.render import Preprocessed, to_mnist
@@ -31,11 +32,6 @@ from mnist_digits.images.render import Preprocessed, to_mnist
 SHIPPED = Path(__file__).parent / "weights" / "cnn-small.safetensors"
 # The same weights exported by ``make shipped-onnx``, for installs without PyTorch.
 SHIPPED_ONNX = SHIPPED.with_suffix(".onnx")
-# Without a calibrated threshold in the checkpoint, flag answers below 50% confidence.
-DEFAULT_REJECT = 0.5
-# When the two best classes hold 90% of the mass, the model is torn between two digits
-# ("not sure"); otherwise a rejected input is spread over many classes ("not a digit").
-UNSURE_TOP2 = 0.9
 
 
 @dataclass(frozen=True)
@@ -287,9 +283,7 @@ class Predictor:
             )
         best = int(probs.argmax())
         confidence = float(probs[best])
-        status = "ok"
-        if confidence < self.reject_threshold:
-            status = "unsure" if float(np.sort(probs)[-2:].sum()) >= UNSURE_TOP2 else "not_a_digit"
+        status = verdict(probs, self.reject_threshold)
         digit = None if status == "not_a_digit" else best
         return Prediction(
             digit,

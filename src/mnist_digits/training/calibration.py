@@ -11,7 +11,6 @@ from torch import nn
 
 from mnist_digits.core.contract import InputContract
 from mnist_digits.core.metrics import fit_temperature, softmax
-from mnist_digits.images.render import to_mnist
 from mnist_digits.models.inference import infer
 
 # Flag at most this share of validation digits: the product target is 2% of test digits, and
@@ -42,10 +41,9 @@ class Calibration:
 def preprocessed_logits(
     model: nn.Module, images28: np.ndarray, contract: InputContract
 ) -> np.ndarray:
-    """Logits (M, 10) for uint8 images (N, 28, 28) sent through the user-image preprocessing,
-    as ``predict.Predictor`` sees them. Empty images are dropped (M <= N)."""
-    items = [to_mnist(image) for image in images28]
-    kept = np.stack([i.image28 for i in items if i.found])  # (M, 28, 28)
+    """Logits (M, 10) for images (N, 28, 28) already through the user-image preprocessing, as
+    ``predict.Predictor`` sees them. Images with no ink (all black) are dropped (M <= N)."""
+    kept = images28[images28.reshape(len(images28), -1).max(axis=1) > 0]  # (M, 28, 28)
     return infer(model, kept, contract).cpu().numpy()
 
 
@@ -63,8 +61,8 @@ def calibrate(
         model: the trained model (eval mode).
         val_logits: logits (N, 10) of the validation digits as they are.
         val_labels: their labels (N,).
-        digits28: the validation digits (N, 28, 28) uint8, preprocessed here as users' images.
-        outliers28: held-out non-digits (M, 28, 28) uint8, or None.
+        digits28: validation digits (N, 28, 28) uint8, as users' preprocessing leaves them.
+        outliers28: non-digits held out of training (M, 28, 28) uint8, preprocessed, or None.
         contract: the model's input contract.
     """
     temperature = fit_temperature(val_logits, val_labels)

@@ -47,6 +47,12 @@ class TrainConfig:
     outlier_exposure: float = _f(
         0.0, "weight of a loss pushing non-digits (Fashion-MNIST, noise) to uniform (0 disables)"
     )
+    preprocessed: float = _f(
+        0.0, "share of training digits shown as users' preprocessing leaves them, 0..1"
+    )
+    printed_digits: int = _f(0, "printed digits in the training typefaces to add (0: none)")
+    negatives: int = _f(0, "generated non-digits per training family, as outliers (0: none)")
+    stroke: float = _f(0.0, "share of training digits drawn with a thinner or fatter pen, 0..1")
     tta: bool = _f(False, "average predictions over 1-px shifts when evaluating")
     channels_last: bool = _f(True, "channels-last memory format for CNNs (faster on CPU and GPU)")
     compile: bool = _f(False, "torch.compile the model (GPU; slow start-up)")
@@ -74,6 +80,10 @@ class TrainConfig:
             raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
         if min(self.augment, self.elastic, self.patience, self.outlier_exposure) < 0:
             raise ConfigError("augment, elastic, patience and outlier_exposure must be >= 0")
+        if not (0 <= self.preprocessed <= 1 and 0 <= self.stroke <= 1):
+            raise ConfigError("preprocessed and stroke are shares: give values in [0, 1]")
+        if min(self.printed_digits, self.negatives) < 0:
+            raise ConfigError("printed_digits and negatives are counts: give values >= 0")
         if self.width < 0:
             raise ConfigError(f"width must be >= 0 (0: the model's default), got {self.width}")
         width_config(self.model, self.width)  # a model without a width refuses one

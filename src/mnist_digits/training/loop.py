@@ -21,7 +21,7 @@ from mnist_digits.core import metrics
 from mnist_digits.models.inference import infer
 from mnist_digits.models.registry import create_model, width_config
 from mnist_digits.training import distributed
-from mnist_digits.training.augment import augment_batch
+from mnist_digits.training.augment import augment_batch, pen_width
 from mnist_digits.training.config import TrainConfig
 from mnist_digits.training.interrupt import TrainingInterrupted, deferred_interrupt
 from mnist_digits.training.optim import lr_factor, make_ema, make_optimizer
@@ -140,8 +140,7 @@ class Trainer:
         """One optimisation step on the batch ``idx``; returns (summed loss, correct count)."""
         cfg = self.cfg
         idx = distributed.shard(idx)  # this rank's part of the global batch
-        xb, yb = self.data.x_train[idx], self.data.y_train[idx]  # (B, 1, 28, 28), (B,)
-        xb = augment_batch(xb, cfg.augment, cfg.elastic, self.aug_gen, self.data.contract.black)
+        xb, yb = self.digit_batch(idx), self.data.y_train[idx]  # (B, 1, 28, 28), (B,)
         b = xb.shape[0]
         if self.use_outliers:
             xb = torch.cat([xb, self.outlier_batch(b // 2)])  # (B + B/2, 1, 28, 28)
@@ -160,6 +159,17 @@ class Trainer:
         if self.ema is not None:
             self.ema.update_parameters(self.model)
         return loss.detach() * b, (logits.detach().argmax(1) == yb).sum()
+
+    def digit_batch(self, idx: torch.Tensor) -> torch.Tensor:
+        """The digits ``idx``: some as users' preprocessing leaves them, some with another pen,
+        all randomly distorted. (B, 1, 28, 28)"""
+        cfg, data, black = self.cfg, self.data, self.data.contract.black
+        xb = data.x_train[idx]
+        if data.x_pre is not None and cfg.preprocessed > 0:
+            swap = torch.rand(idx.shape[0], generator=self.aug_gen, device=self.device)
+            xb = torch.where((swap < cfg.preprocessed)[:, None, None, None], data.x_pre[idx], xb)
+        xb = pen_width(xb, cfg.stroke, self.aug_gen, black)
+        return augment_batch(xb, cfg.augment, cfg.elastic, self.aug_gen, black)
 
     def outlier_batch(self, n: int) -> torch.Tensor:
         """n non-digits: three quarters Fashion-MNIST items, one quarter smooth random noise."""

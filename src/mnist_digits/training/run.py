@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from mnist_digits.core import metrics
@@ -32,6 +33,13 @@ from mnist_digits.training.calibration import Calibration, calibrate
 from mnist_digits.training.config import TrainConfig
 from mnist_digits.training.interrupt import TrainingInterrupted
 from mnist_digits.training.loop import ProgressCallback, TrainResult, train
+from mnist_digits.training.reader import (
+    CALIBRATION_PER_FAMILY,
+    CALIBRATION_SEED,
+    generated,
+    preprocessed,
+    reader_arrays,
+)
 from mnist_digits.training.rundir import (
     RESUME,
     SUMMARY,
@@ -54,6 +62,7 @@ class Prepared:
     train_split: Dataset
     outliers: Dataset | None
     data: TrainData
+    data_dir: PathLike | None
 
 
 @dataclass(frozen=True)
@@ -135,7 +144,9 @@ def prepare(cfg: TrainConfig, data_dir: PathLike | None) -> Prepared:
     device = distributed.local_device(pick_device(cfg.device))
     train_split = load_dataset(cfg.dataset, "train", data_dir=data_dir)
     outliers = _outliers(cfg, data_dir)
-    return Prepared(train_split, outliers, prepare_data(cfg, train_split, device, outliers))
+    extra = reader_arrays(cfg, train_split, outliers, data_dir)
+    data = prepare_data(cfg, train_split, device, outliers, extra)
+    return Prepared(train_split, outliers, data, data_dir)
 
 
 def fit(
@@ -160,17 +171,22 @@ def fit(
 
 
 def calibrate_run(cfg: TrainConfig, result: TrainResult, prepared: Prepared) -> Calibration:
-    """Temperature and reject threshold, from the validation digits and held-out non-digits."""
+    """Temperature and reject threshold, from the validation digits and non-digits held out
+    of training, all as the preprocessing for users' images leaves them."""
+    where = prepared.data_dir
     _, val_idx = split_indices(len(prepared.train_split), cfg.val_size, cfg.val_seed)
-    outliers28 = None
+    digits = [preprocessed(prepared.train_split, where)[val_idx.numpy()]]
+    others = [generated("train", False, CALIBRATION_PER_FAMILY, CALIBRATION_SEED, where)[0]]
+    if cfg.printed_digits > 0:
+        digits.append(generated("train", True, CALIBRATION_PER_FAMILY, CALIBRATION_SEED, where)[0])
     if prepared.outliers is not None:
         _, o_val = split_indices(len(prepared.outliers), cfg.val_size, cfg.val_seed)
-        outliers28 = prepared.outliers.images[o_val.numpy()]
+        others.append(preprocessed(prepared.outliers, where)[o_val.numpy()])
     data = prepared.data
     val_logits = infer(result.model, data.x_val, data.contract).cpu().numpy()
-    digits28 = prepared.train_split.images[val_idx.numpy()]
     labels = data.y_val.cpu().numpy()
-    return calibrate(result.model, val_logits, labels, digits28, outliers28, data.contract)
+    digits28, others28 = np.concatenate(digits), np.concatenate(others)
+    return calibrate(result.model, val_logits, labels, digits28, others28, data.contract)
 
 
 def score(cfg: TrainConfig, result: TrainResult, data_dir: PathLike | None) -> Scored:
