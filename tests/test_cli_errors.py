@@ -4,10 +4,13 @@ and nothing left behind that would get in the way of the next try."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
+from fake_run import RECIPE
+from readonly import run_cli_read_only
 
 from mnist_digits.cli import build_parser, main
 
@@ -103,3 +106,35 @@ def test_resume_with_a_missing_or_bad_config(tmp_path, capsys, config, expected)
         (run_dir / "config.json").write_text(config)
     code, err = run(["train", "--resume", str(run_dir)], capsys)
     assert_one_line(code, err, expected)
+
+
+def only_line(done, expected: str) -> None:
+    """A subprocess said exactly one thing, the error, and exited 2: nothing was computed
+    first (``evaluate`` and ``report`` log a line before each slow step)."""
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("mnist-digits: error:") and expected in done.stderr
+
+
+@pytest.fixture
+def mnist_run(tmp_path: Path, tiny_checkpoint: Path) -> Path:
+    """A run folder on MNIST: the config and an (untrained) best checkpoint."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps(RECIPE))
+    shutil.copy(tiny_checkpoint, run_dir / "best.safetensors")
+    return run_dir
+
+
+def contents(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize(
+    "argv", [["evaluate"], ["report", "--no-corruptions"]], ids=["evaluate", "report"]
+)
+def test_a_read_only_run_folder_is_refused_before_any_work(mnist_home, mnist_run, argv) -> None:
+    before = contents(mnist_run)
+    done = run_cli_read_only(mnist_run, [*argv, str(mnist_run)])
+    only_line(done, f"cannot write {mnist_run}")
+    assert contents(mnist_run) == before

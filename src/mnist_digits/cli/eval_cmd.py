@@ -11,6 +11,7 @@ from mnist_digits.cli.render import emit_json, log
 from mnist_digits.core.errors import CheckpointError
 from mnist_digits.evaluation.evaluate import (
     EVAL_SPLITS,
+    check_cache_writable,
     evaluate_checkpoint,
     store_calibration,
     write_cache,
@@ -58,6 +59,7 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    check_cache_writable(args.model)
     ensure(args, read_meta(args.model).dataset)
     result = evaluate_checkpoint(
         args.model,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -337,22 +338,60 @@ def store_calibration(path: str | os.PathLike[str], calibration: dict[str, Any])
     return update_meta(path, temperature=calibration["temperature"], calibration=figures)
 
 
+def cache_folder(path: str | os.PathLike[str]) -> Path | None:
+    """The run folder ``evaluate`` writes into (``evaluation.json`` and the checkpoint's
+    temperature), or None for a checkpoint outside a training run or inside the package."""
+    folder = Path(path)
+    folder = folder if folder.is_dir() else folder.parent
+    if not (folder / "config.json").is_file() or inside_package(folder):
+        return None
+    return folder
+
+
+def check_writable(folder: Path, fix: str) -> None:
+    """Refuse a folder a file cannot be created in, before any slow work starts.
+
+    A real file is made and removed: as root, permission bits say nothing, and only trying
+    shows a read-only mount or a full disk.
+
+    Raises:
+        MnistDigitsError: naming the folder, the reason and ``fix``.
+    """
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as err:
+        raise MnistDigitsError(f"cannot write {folder} ({err.strerror}); {fix}") from None
+
+
+def check_cache_writable(path: str | os.PathLike[str]) -> None:
+    """Refuse to evaluate a run whose folder cannot take the figures and the temperature."""
+    folder = cache_folder(path)
+    if folder is not None:
+        fix = "evaluate writes evaluation.json there; copy the run somewhere writable"
+        check_writable(folder, fix)
+
+
 def write_cache(run_dir: str | os.PathLike[str], figures: dict[str, Any]) -> Path | None:
     """Keep the figures beside a run's checkpoints as ``evaluation.json`` for ``report``.
 
     Corruption figures cached earlier for the same weights are kept when ``figures`` has none,
     so a quick ``evaluate`` does not throw away a minute of corruptions. Only a training run
-    folder (one holding ``config.json``) gets the file; returns its path, or None otherwise.
+    folder (see ``cache_folder``) gets the file; returns its path, or None otherwise.
+
+    Raises:
+        MnistDigitsError: the file could not be written (the disk filled up, say).
     """
-    folder = Path(run_dir)
-    folder = folder if folder.is_dir() else folder.parent
-    if not (folder / "config.json").is_file() or inside_package(folder):
+    folder = cache_folder(run_dir)
+    if folder is None:
         return None
     earlier = read_cache(folder, figures["fingerprint"]) or {}
     if "corruptions" not in figures and "corruptions" in earlier:
         figures = {**figures, "corruptions": earlier["corruptions"]}
-    # Not key-sorted: corruptions stay in the registry's order, as ``evaluate`` prints them.
-    atomic_write(folder / CACHE_FILE, json.dumps(figures, indent=1) + "\n")
+    try:
+        # Not key-sorted: corruptions stay in the registry's order, as ``evaluate`` prints them.
+        atomic_write(folder / CACHE_FILE, json.dumps(figures, indent=1) + "\n")
+    except OSError as err:
+        raise MnistDigitsError(f"cannot write {folder / CACHE_FILE}: {err.strerror}") from None
     return folder / CACHE_FILE
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from mnist_digits.core.errors import MnistDigitsError
 from mnist_digits.core.files import atomic_write
 from mnist_digits.data.dataset import load_dataset
-from mnist_digits.evaluation.evaluate import Say
+from mnist_digits.evaluation.evaluate import Say, check_writable
 from mnist_digits.evaluation.report.collect import RunData, collect_run
 from mnist_digits.evaluation.report.document import Block, build_document, to_html, to_markdown
 from mnist_digits.evaluation.report.exhibits import (
@@ -51,7 +51,18 @@ def check_output(out: Path) -> Path:
         raise MnistDigitsError(f"--out {out} must end in .html; the Markdown twin goes beside it")
     if not out.parent.is_dir():
         raise MnistDigitsError(f"folder {out.parent} does not exist; create it or change --out")
+    if out.is_dir():
+        raise MnistDigitsError(f"--out {out} is a folder; give the HTML file's name")
+    check_writable(out.parent, "pass --out to a writable place, e.g. --out ./report.html")
+    assets = assets_folder(out)
+    if assets.is_dir():  # written into as well, and may be read-only on its own
+        check_writable(assets, f"make {assets} writable or pass another --out")
     return out
+
+
+def assets_folder(out: Path) -> Path:
+    """The folder of the Markdown twin's PNGs, beside the HTML file."""
+    return out.with_name(f"{out.stem}_files")
 
 
 def _one_dataset(runs: list[RunData]) -> str:
@@ -67,14 +78,17 @@ def _one_dataset(runs: list[RunData]) -> str:
 
 def _write_files(blocks: list[Block], out: Path) -> ReportFiles:
     """The PNGs first, then the Markdown, then the HTML, each written atomically."""
-    assets = out.with_name(f"{out.stem}_files")
-    assets.mkdir(exist_ok=True)
-    for block in blocks:
-        if block[0] == "exhibit":
-            atomic_write(assets / block[2], block[1].png)
+    assets = assets_folder(out)
     markdown = out.with_suffix(".md")
-    atomic_write(markdown, to_markdown(blocks, assets.name))
-    atomic_write(out, to_html(blocks))
+    try:  # checked writable before the work began; a disk can still fill up since
+        assets.mkdir(exist_ok=True)
+        for block in blocks:
+            if block[0] == "exhibit":
+                atomic_write(assets / block[2], block[1].png)
+        atomic_write(markdown, to_markdown(blocks, assets.name))
+        atomic_write(out, to_html(blocks))
+    except OSError as err:
+        raise MnistDigitsError(f"cannot write the report {out}: {err.strerror}") from None
     return ReportFiles(out, markdown, assets)
 
 
