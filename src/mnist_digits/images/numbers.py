@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from mnist_digits.core.errors import ImageError
 from mnist_digits.core.limits import MAX_BYTES, MAX_PIXELS
 from mnist_digits.images.decode import ImageSource, load_image
 from mnist_digits.images.ink import EIGHT, Ink, Piece, component_mask, extract, union_box
@@ -15,6 +16,9 @@ __all__ = ["split_digits"]
 _WIDE = 0.9  # single handwritten digits are rarely wider than 0.9x their height; two
 # touching ones are >= 1x (the cut itself is checked in _cut_column)
 _MERGE = 0.5  # components sharing >= 50 % of the narrower one's columns are one digit
+# Longer than any number people write (an IBAN has up to 34 characters, 30 of them digits); a
+# 114-byte PNG of stripes once split into 256 "digits" and a 1 MB answer.
+MAX_DIGITS = 32
 
 
 def split_digits(
@@ -38,14 +42,25 @@ def split_digits(
         One ``Preprocessed`` per digit, ordered by bbox left edge; [] for an empty image.
 
     Raises:
-        ImageError: When the input cannot be read as an image.
+        ImageError: When the input cannot be read as an image, or it holds more than
+            ``MAX_DIGITS`` digits.
     """
     ink = extract(load_image(src, max_bytes=max_bytes, max_pixels=max_pixels))
-    groups = _column_groups(ink)
+    groups = _check_count(_column_groups(ink))  # before the cuts: each may double a piece
     typical = _typical_width(groups)
-    pieces = [p for group in groups for p in _split_wide(group, typical)]
+    pieces = _check_count([p for group in groups for p in _split_wide(group, typical)])
     pieces.sort(key=lambda piece: piece[0][1])
     return [render_piece(ink, piece) for piece in pieces]
+
+
+def _check_count(pieces: list[Piece]) -> list[Piece]:
+    """Refuse an image of more than ``MAX_DIGITS`` pieces before rendering any of them."""
+    if len(pieces) > MAX_DIGITS:
+        raise ImageError(
+            f"the image splits into {len(pieces)} pieces, more than the {MAX_DIGITS} digits "
+            "a number may have; send one number per image, written with separate digits"
+        )
+    return pieces
 
 
 def _column_groups(ink: Ink) -> list[Piece]:
