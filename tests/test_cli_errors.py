@@ -138,3 +138,32 @@ def test_a_read_only_run_folder_is_refused_before_any_work(mnist_home, mnist_run
     done = run_cli_read_only(mnist_run, [*argv, str(mnist_run)])
     only_line(done, f"cannot write {mnist_run}")
     assert contents(mnist_run) == before
+
+
+@pytest.mark.parametrize("action", ["download", "verify"])
+@pytest.mark.parametrize("where", ["under /sys", "under a file"])
+def test_data_into_a_folder_that_cannot_exist(tiny, tmp_path, capsys, action, where) -> None:
+    (tmp_path / "a-file").write_text("")
+    data_dir = "/sys/mnist-digits-data" if where == "under /sys" else str(tmp_path / "a-file/x")
+    source = tiny.write(tmp_path / "src")
+    argv = ["data", action, "--dataset", "tiny", "--data-dir", data_dir, "--source-dir"]
+    code, err = run([*argv, str(source)], capsys)
+    assert_one_line(code, err, "cannot write the data cache")
+
+
+@pytest.mark.parametrize("action", ["download", "verify"])
+def test_data_into_a_read_only_folder(tmp_path, action) -> None:
+    """MNIST itself (a subprocess does not see the tiny dataset): the cache is refused at
+    once, so nothing is fetched."""
+    data_dir = tmp_path / "cache"
+    data_dir.mkdir()
+    done = run_cli_read_only(data_dir, ["data", action, "--data-dir", str(data_dir)])
+    only_line(done, "cannot write the data cache")
+
+
+def test_data_into_a_missing_folder_creates_it(tiny, tmp_path, capsys) -> None:
+    data_dir = tmp_path / "new" / "cache"
+    source = tiny.write(tmp_path / "src")
+    argv = ["data", "download", "--dataset", "tiny", "--data-dir", str(data_dir)]
+    assert main([*argv, "--source-dir", str(source)]) == 0
+    assert len(list((data_dir / "tiny").glob("*-ubyte"))) == 4

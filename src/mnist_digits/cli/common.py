@@ -16,7 +16,8 @@ def add_data_options(p: argparse.ArgumentParser, dataset: bool = True) -> None:
     p.add_argument(
         "--data-dir",
         default=None,
-        help="cache folder (default: $MNIST_DIGITS_HOME or ~/.cache/mnist-digits)",
+        help="cache folder, created when missing (default: $MNIST_DIGITS_HOME or "
+        "~/.cache/mnist-digits)",
     )
     p.add_argument(
         "--source-dir",

@@ -181,15 +181,19 @@ def ensure_dataset(
     directory = data_home(data_dir) / spec.name
     problems = _scan(spec, directory)
     if any(problems.values()):
-        directory.mkdir(parents=True, exist_ok=True)
+        chosen = list(sources) if sources is not None else default_sources(spec, source_dir)
         try:
+            directory.mkdir(parents=True, exist_ok=True)  # a missing cache root is created
             with FileLock(str(directory / ".lock"), timeout=LOCK_TIMEOUT_S):
                 # Another process may have fetched the files while we waited for the lock.
-                after_wait = _scan(spec, directory)
-                chosen = list(sources) if sources is not None else default_sources(spec, source_dir)
-                _repair(spec, directory, after_wait, chosen, progress)
+                _repair(spec, directory, _scan(spec, directory), chosen, progress)
         except Timeout:
             raise DataError(f"timed out waiting for the lock on {directory}/.lock") from None
+        except OSError as err:  # sources raise SourceError: this is the cache's own folder
+            raise DataError(
+                f"cannot write the data cache {err.filename or directory} ({err.strerror}); "
+                f"pass --data-dir a writable folder or set ${ENV_HOME}"
+            ) from None
     return _report(spec, directory, problems)
 
 
