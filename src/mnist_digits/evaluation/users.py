@@ -145,10 +145,15 @@ def _summary(
         if not row["digits"]:
             row["auroc"] = metrics.auroc(pos, confidence[name])
     fpr, tpr = _roc(pos, neg)
+    threshold = float(meta.extra.get("reject_threshold", DEFAULT_REJECT))
     return {
         "families": rows,
         "auroc": metrics.auroc(pos, neg),
-        "threshold": float(meta.extra.get("reject_threshold", DEFAULT_REJECT)),
+        "threshold": threshold,
+        "operating_point": {
+            "digits_accepted": float((pos >= threshold).mean()),
+            "others_accepted": float((neg >= threshold).mean()),
+        },
         "roc": {"fpr": fpr, "tpr": tpr},
         "n_digits": int(pos.size),
         "n_other": int(neg.size),

@@ -152,3 +152,24 @@ def corruption_accuracy(
     ax.set(xlim=(0, 108), xlabel="accuracy on the corrupted test set (%)")
     ax.legend(loc="lower right", fontsize=8)
     return fig
+
+
+@styled
+def reject_roc(users: Mapping[str, Any]) -> Figure:
+    """ROC of the reject score on held-out families: digits accepted against non-digits
+    accepted as the threshold moves, with the checkpoint's operating point marked."""
+    fig = new_figure(5.2, 4.6, "Accepting digits, turning away the rest")
+    ax = fig.subplots()
+    roc, point = users["roc"], users["operating_point"]
+    ax.plot(roc["fpr"], roc["tpr"], color=BLUE, label=f"AUROC {users['auroc']:.4f}")
+    ax.plot([0, 1], [0, 1], color="0.7", linestyle=":", linewidth=1)
+    ax.scatter(
+        [point["others_accepted"]], [point["digits_accepted"]], color=VERMILLION, zorder=3,
+        label=f"threshold {users['threshold']:.2f}",
+    )  # fmt: skip
+    ax.set_xlabel("non-digits accepted (held-out families)")
+    ax.set_ylabel("digits accepted (held-out families)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.legend(loc="lower right", fontsize=9)
+    return fig

@@ -76,7 +76,10 @@ def collect_run(
     folder = p if p.is_dir() else p.parent
     result = evaluate_checkpoint(p, data_dir=data_dir, progress=progress)
     figures = dict(result.figures)
-    cached = (read_cache(p, figures["fingerprint"]) or {}).get("corruptions")
+    earlier = read_cache(p, figures["fingerprint"]) or {}
+    if earlier.get("users"):  # measured by `evaluate --users` for these weights
+        figures["users"] = earlier["users"]
+    cached = earlier.get("corruptions")
     if cached and cached.get("seed") == seed:
         figures["corruptions"] = cached
     elif corruptions:

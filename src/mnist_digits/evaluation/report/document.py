@@ -19,6 +19,7 @@ from mnist_digits.evaluation.report.tables import (
     environment_table,
     metrics_table,
     per_class_table,
+    users_table,
 )
 
 # A block is ("h1"|"h2"|"h3"|"p", text), ("table", Table) or ("exhibit", Exhibit, PNG file
@@ -64,6 +65,10 @@ def build_document(
     corruptions = corruption_table(runs)
     if corruptions:
         blocks += [("h3", "Accuracy per corruption"), ("table", corruptions)]
+    for run in runs:
+        users = users_table(run)
+        if users:
+            blocks += [("h3", f"Reading people's kinds of images: {run.name}"), ("table", users)]
     if compared:
         blocks.append(("h2", "Comparison"))
         for exhibit in compared:

@@ -25,6 +25,7 @@ from mnist_digits.evaluation.plots.style import to_png
 from mnist_digits.evaluation.plots.trust import (
     confidence_histogram,
     corruption_accuracy,
+    reject_roc,
     reliability_diagram,
 )
 from mnist_digits.evaluation.report.collect import RunData
@@ -177,6 +178,9 @@ def _trust_exhibits(run: RunData) -> list[Exhibit]:
         c = f["corruptions"]
         fig = corruption_accuracy({run.name: c["accuracy"]}, {run.name: c["clean_accuracy"]})
         out.append(_render("corruptions", "Accuracy per corruption", CAPTIONS["corruptions"], fig))
+    if f.get("users"):
+        fig = reject_roc(f["users"])
+        out.append(_render("reject_roc", "Telling digits from the rest", CAPTIONS["users"], fig))
     return out
 
 
@@ -284,6 +288,10 @@ CAPTIONS = {
     "ood": "Maximum softmax probability on the model's own test set and on an unrelated "
     "dataset of the same format. AUROC is the chance that a random in-distribution image gets "
     "a higher score than a random out-of-distribution one.",
+    "users": "Held-out families of people's kinds of images (never trained on), read as "
+    "predict reads them: the share of digits accepted against the share of non-digits "
+    "accepted as the reject threshold on calibrated confidence moves. The dot is the "
+    "threshold the checkpoint carries, chosen on validation data.",
     "corruptions": "Accuracy on the test set under each of the 15 MNIST-C corruptions at one "
     "fixed severity (see the table), hardest at the bottom; the dashed line is clean accuracy. "
     "The mean corruption error is the plain mean of the 15 error rates.",

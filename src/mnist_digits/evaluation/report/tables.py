@@ -126,3 +126,17 @@ def environment_table(runs: list[RunData]) -> Table:
             ]
         )
     return ["", "value"], rows
+
+
+def users_table(run: RunData) -> Table | None:
+    """Per held-out family: images, read right (digits), flagged, and the reject AUROC."""
+    users = run.figures.get("users")
+    if not users:
+        return None
+    rows = []
+    for name, r in sorted(users["families"].items(), key=lambda kv: (not kv[1]["digits"], kv[0])):
+        right = _pct(r["read_right"], 1) if r["digits"] else "—"
+        auroc = f"{r['auroc']:.4f}" if "auroc" in r else "—"
+        kind = "digits" if r["digits"] else "not digits"
+        rows.append([name, r["split"], kind, str(r["n"]), right, _pct(r["flagged"], 1), auroc])
+    return ["family", "split", "kind", "n", "read right", "flagged", "AUROC"], rows
