@@ -17,6 +17,7 @@ from mnist_digits.evaluation.evaluate import (
     write_cache,
 )
 from mnist_digits.evaluation.report.publish import check_output, default_output, write_report
+from mnist_digits.evaluation.users import users_figures, users_table
 from mnist_digits.models.checkpoint import read_meta
 
 
@@ -34,6 +35,12 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
         "--corruptions", action="store_true", help="also score the 15 MNIST-C corruptions (~1 min)"
     )
     ev.add_argument("--seed", type=int, default=0, help="corruption seed")
+    ev.add_argument(
+        "--users",
+        action="store_true",
+        help="also read held-out families of people's kinds of images, as predict does",
+    )
+    ev.add_argument("--users-n", type=int, default=500, help="images per family (default: 500)")
     add_data_options(ev, dataset=False)
     add_json(ev)
     ev.set_defaults(handler=cmd_evaluate)
@@ -70,12 +77,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         progress=log,
     )
     figures = result.figures
+    if args.users:
+        figures["users"] = users_figures(
+            result.model, result.meta, n=args.users_n, data_dir=args.data_dir, say=log
+        )
     figures["calibration"]["stored_in"] = _store_temperature(args.model, figures["calibration"])
     write_cache(args.model, figures)
     if args.json:
         emit_json(figures)
     else:
         print_evaluation(figures, result.meta.classes)
+        if args.users:
+            print(users_table(figures["users"]))
     return 0
 
 
