@@ -8,7 +8,7 @@ import http.server
 import struct
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -43,25 +43,57 @@ class TinyDataset:
         return folder
 
 
-@pytest.fixture
-def tiny(monkeypatch: pytest.MonkeyPatch) -> TinyDataset:
-    rng = np.random.default_rng(0)
-    counts = {"train": 12, "test": 5}
+TINY_COUNTS = {"train": 12, "test": 5}
+
+
+def _tiny_files(images: dict[str, np.ndarray]) -> tuple[dict[str, bytes], tuple[FileSpec, ...]]:
+    """The four IDX files of ``images`` per split, labelled 0, 1, ..., 9, 0, ..."""
     raw: dict[str, bytes] = {}
     files = []
     for split, prefix in (("train", "train"), ("test", "t10k")):
-        images = rng.integers(0, 256, size=(counts[split], 28, 28), dtype=np.uint8)
-        labels = (np.arange(counts[split]) % 10).astype(np.uint8)
-        for kind, arr, nd in (("images", images, 3), ("labels", labels, 1)):
+        labels = (np.arange(len(images[split])) % 10).astype(np.uint8)
+        for kind, arr, nd in (("images", images[split], 3), ("labels", labels, 1)):
             name = f"{prefix}-{kind}-idx{nd}-ubyte"
             raw[name] = idx_bytes(arr)
             digest = hashlib.sha256(raw[name]).hexdigest()
-            files.append(FileSpec(split, kind, name, digest, counts[split]))
-    spec = DatasetSpec(
-        "tiny", "Tiny", tuple("0123456789"), InputContract(0.5, 0.29), tuple(files), ()
-    )
+            files.append(FileSpec(split, kind, name, digest, len(arr)))
+    return raw, tuple(files)
+
+
+@pytest.fixture
+def tiny(monkeypatch: pytest.MonkeyPatch) -> TinyDataset:
+    """12 training and 5 test images of random noise."""
+    rng = np.random.default_rng(0)
+    images = {
+        s: rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8) for s, n in TINY_COUNTS.items()
+    }
+    raw, files = _tiny_files(images)
+    spec = DatasetSpec("tiny", "Tiny", tuple("0123456789"), InputContract(0.5, 0.29), files, ())
     monkeypatch.setitem(DATASETS, "tiny", spec)
     return TinyDataset("tiny", spec, raw)
+
+
+def drawn_digits(n: int) -> np.ndarray:
+    """(n, 28, 28) uint8: the digits 0, 1, ..., 9, 0, ... drawn white on black as MNIST is, so
+    preprocessing finds ink in every one (calibration reads them as people's images)."""
+    from imagegen import draw_digit
+    from PIL import Image
+
+    out = np.zeros((n, 28, 28), dtype=np.uint8)
+    for i in range(n):
+        big = draw_digit(i % 10, size=(28, 28), pen=2.5, height=20, centre=(14, 14))
+        out[i] = np.asarray(big.resize((28, 28), Image.Resampling.BOX))
+    return out
+
+
+@pytest.fixture
+def tiny_mnist(monkeypatch: pytest.MonkeyPatch) -> TinyDataset:
+    """MNIST cut down to 12 training and 5 test images of drawn digits, so ``train`` runs in
+    seconds: DATASETS["mnist"] points at them (write them into ``DATA_DIR/mnist``)."""
+    raw, files = _tiny_files({s: drawn_digits(n) for s, n in TINY_COUNTS.items()})
+    spec = replace(MNIST, files=files, mirrors=())
+    monkeypatch.setitem(DATASETS, "mnist", spec)
+    return TinyDataset("mnist", spec, raw)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -42,9 +42,12 @@ def _can_mount() -> bool:
         return b"Read-only file system" in done.stderr and not os.path.exists(folder + "/probe")
 
 
-def run_cli_read_only(folder: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
-    """``mnist-digits ARGV`` in a subprocess while ``folder`` cannot be written."""
-    cmd = [sys.executable, "-m", "mnist_digits", *argv]
+def run_cli_read_only(
+    folder: Path, argv: list[str], script: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``mnist-digits ARGV`` (or ``python SCRIPT ARGV``) in a subprocess while ``folder``
+    cannot be written."""
+    cmd = [sys.executable, *([str(script)] if script else ["-m", "mnist_digits"]), *argv]
     options = {"capture_output": True, "text": True, "timeout": CLI_TIMEOUT_S, "check": False}
     if os.geteuid() != 0:
         mode = folder.stat().st_mode

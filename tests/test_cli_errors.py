@@ -167,3 +167,36 @@ def test_data_into_a_missing_folder_creates_it(tiny, tmp_path, capsys) -> None:
     argv = ["data", "download", "--dataset", "tiny", "--data-dir", str(data_dir)]
     assert main([*argv, "--source-dir", str(source)]) == 0
     assert len(list((data_dir / "tiny").glob("*-ubyte"))) == 4
+
+
+# `train` in a subprocess on tiny_mnist's drawn digits standing in for MNIST, verified
+# in the data home: only Fashion-MNIST, tried for the reject threshold, needs a new folder.
+TRAIN_ON_TINY_MNIST = """
+import dataclasses, hashlib, sys
+from pathlib import Path
+from mnist_digits.cli import main
+from mnist_digits.data.specs import DATASETS, MNIST
+home, out = Path(sys.argv[1]), sys.argv[2]
+counts = {"train": 12, "test": 5}
+files = tuple(
+    dataclasses.replace(
+        f, sha256=hashlib.sha256((home / "mnist" / f.name).read_bytes()).hexdigest(),
+        count=counts[f.split],
+    )
+    for f in MNIST.files
+)
+DATASETS["mnist"] = dataclasses.replace(MNIST, files=files, mirrors=())
+argv = ["train", "--model", "mlp-seed", "--width", "8", "--epochs", "1", "--batch-size", "4"]
+sys.exit(main([*argv, "--val-size", "4", "--data-dir", str(home), "--out", out]))
+"""
+
+
+def test_train_with_a_read_only_data_home_skips_the_non_digits(tiny_mnist, tmp_path) -> None:
+    home = tmp_path / "home"
+    tiny_mnist.write(home / "mnist")
+    script = tmp_path / "train_tiny.py"
+    script.write_text(TRAIN_ON_TINY_MNIST)
+    done = run_cli_read_only(home, [str(home), str(tmp_path / "run")], script=script)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert (tmp_path / "run" / "best.safetensors").is_file()
+    assert not (home / "fashion-mnist").exists()
