@@ -87,14 +87,20 @@ def pen_width(x: torch.Tensor, share: float, gen: torch.Generator, black: float)
     """Redraw a ``share`` of a batch x (N, 1, 28, 28) with a fatter or thinner pen.
 
     Half of the chosen images are dilated by a 3×3 maximum (strokes about 2 px wider at MNIST
-    scale, as a marker or a thumb draws), half eroded and blended back half-way (thinner, but
-    a 1-px stroke is never erased): the pens people use span both.
+    scale, as a marker or a thumb draws), half eroded by a 2×2 minimum (about 1 px thinner,
+    as a fine pen draws; where that would erase a stroke, half of it stays) and brought back
+    to the image's full ink, since preprocessing always restores full contrast.
     """
     if share <= 0:
         return x
     z = x - black  # black is 0, ink positive
     fat = F.max_pool2d(z, 3, stride=1, padding=1)
-    thin = 0.5 * (z - F.max_pool2d(-z, 3, stride=1, padding=1))
+    eroded = -F.max_pool2d(F.pad(-z, (0, 1, 0, 1), value=0.0), 2, stride=1)  # (N, 1, 28, 28)
+    thin = torch.maximum(eroded, 0.5 * z)
+    peak = z.amax(dim=(1, 2, 3), keepdim=True) / thin.amax(dim=(1, 2, 3), keepdim=True).clamp_min(
+        1e-6
+    )
+    thin = thin * peak  # the image's own full ink again
     roll = torch.rand(x.shape[0], generator=gen, device=x.device)[
         :, None, None, None
     ]  # (N, 1, 1, 1)
