@@ -1,6 +1,7 @@
 """Fall-through across sources, cache repair and concurrent fetching, on a tiny dataset."""
 
 import gzip
+import json
 import subprocess
 import sys
 import textwrap
@@ -138,3 +139,33 @@ def test_two_processes_fetching_at_once(tiny, tmp_path):
     assert len((tmp_path / "cache.log").read_text().split()) == 4
     for name, data in tiny.raw.items():
         assert (tmp_path / "cache" / "tiny" / name).read_bytes() == data
+
+
+def test_info_says_verified_only_of_the_bytes_it_read(tiny, tmp_path, monkeypatch, capsys):
+    """A cache file that changes after the fetch (another process, a bad disk) is reported as
+    unverified, not covered by a hard-coded ``verified: true``."""
+    from mnist_digits.data import info
+
+    source = tiny.write(tmp_path / "src")
+    argv = ["data", "info", "--json", "--dataset", "tiny", "--data-dir", str(tmp_path / "c")]
+    argv += ["--source-dir", str(source)]  # each run repairs the file changed by the last
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["verified"] is True
+
+    ensure = info.ensure_dataset
+    name = "t10k-images-idx3-ubyte"
+
+    def ensure_then_flip_a_pixel(*args, **kwargs):
+        report = ensure(*args, **kwargs)
+        path = report.directory / name
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 0xFF  # still a valid IDX file, no longer the published one
+        path.write_bytes(bytes(data))
+        return report
+
+    monkeypatch.setattr(info, "ensure_dataset", ensure_then_flip_a_pixel)
+    assert main(argv) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verified"] is False and "checksum mismatch" in doc["problems"][name]
+    assert main(argv[:2] + argv[3:]) == 1
+    assert f"NOT verified: {name}" in capsys.readouterr().out

@@ -78,14 +78,19 @@ def cmd_info(args: argparse.Namespace) -> int:
     info = dataset_info(args.dataset, data_dir=args.data_dir)
     if args.json:
         emit_json(info)
-        return 0
-    print(f"{info['dataset']}: verified")
+        return 0 if info["verified"] else 1
+    if not info["verified"]:
+        for file, problem in info["problems"].items():
+            print(f"{info['dataset']}: NOT verified: {file}: {problem}")
+        log("the figures below are of files that changed; repair them: mnist-digits data verify")
+    else:
+        print(f"{info['dataset']}: verified")
     for split, s in info["splits"].items():
         print(f"  {split:5} {s['count']:6d} images  mean {s['mean']:.4f}  std {s['std']:.4f}")
         print(f"        per class: {' '.join(str(c) for c in s['class_counts'])}")
     for f in info["files"]:
         print(f"  {f['name']:26} {f['sha256'][:16]}…  from {f['source']}")
-    return 0
+    return 0 if info["verified"] else 1
 
 
 def cmd_show(args: argparse.Namespace) -> int:
