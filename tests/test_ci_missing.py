@@ -93,3 +93,19 @@ def test_browser_without_chromium(tmp_path, ci: bool, hide: str) -> None:
         env = {"MNIST_DIGITS_CHROMIUM": str(tmp_path / "no-chromium")}
     counts = outcome(tmp_path, "tests/test_web_browser.py", ci=ci, env=env)
     assert counts == ({"error": 1} if ci else {"skipped": 1}), counts
+
+
+@pytest.mark.parametrize("ci", [True, False], ids=["ci", "local"])
+def test_real_data_without_fashion_mnist(tmp_path, without_fashion, ci: bool) -> None:
+    test = "tests/test_real_data.py::test_fashion_mnist"
+    counts = outcome(tmp_path, test, ci=ci, env=without_fashion, plugin=HIDE_FASHION)
+    assert counts == ({"failed": 1} if ci else {"skipped": 1}), counts
+
+
+@pytest.mark.slow
+def test_evaluation_without_fashion_mnist_fails_under_ci(tmp_path, without_fashion) -> None:
+    """The real-MNIST evaluation trains for a minute before it reaches the OOD figures; under
+    CI their absence fails it (a local run skips, as the Fashion-MNIST tests above do)."""
+    test = "tests/test_evaluation.py::test_real_mnist_figures_and_calibration"
+    counts = outcome(tmp_path, test, ci=True, env=without_fashion, plugin=HIDE_FASHION)
+    assert counts == {"failed": 1}, counts

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from components import fashion_mnist_or_missing
 from fake_run import make_fake_run
 
 from mnist_digits.cli import main
@@ -176,7 +177,9 @@ def test_real_mnist_figures_and_calibration(mnist_home, tmp_path):
     assert f["n"] == 10_000 and 0.9 < f["accuracy"] <= f["top2_accuracy"]
     assert f["calibration"]["val_nll_after"] <= f["calibration"]["val_nll_before"]
     assert sum(f["per_class"]["support"]) == 10_000
-    if "auroc" in f["ood"]:  # Fashion-MNIST may be missing; then it says why
-        assert 0.5 < f["ood"]["auroc"] <= 1
-    else:
-        assert f["ood"]["skipped"]
+    if "auroc" not in f["ood"]:
+        assert f["ood"]["skipped"]  # it says why; that is right only if the data is missing
+        fashion_mnist_or_missing()
+        pytest.fail(f"Fashion-MNIST is installed, yet OOD was skipped: {f['ood']['skipped']}")
+    assert f["ood"]["dataset"] == "fashion-mnist" and 0.5 < f["ood"]["auroc"] <= 1
+    assert result.ood_logits is not None and result.ood_logits.shape == (10_000, 10)

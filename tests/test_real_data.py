@@ -1,9 +1,9 @@
 """The real datasets: counts, class balance and checksums."""
 
 import json
-from pathlib import Path
 
 import pytest
+from components import fashion_mnist_or_missing
 
 from mnist_digits.cli import main
 from mnist_digits.data.dataset import load_dataset
@@ -29,8 +29,7 @@ def test_mnist_info_json(mnist_home, capsys):
 
 @pytest.mark.slow
 def test_fashion_mnist():
-    if not Path("/usr/share/datasets/fashion-mnist").is_dir():
-        pytest.skip("Fashion-MNIST needs the Debian package dataset-fashion-mnist")
+    fashion_mnist_or_missing()
     ds = load_dataset("fashion-mnist", "test")
     assert ds.images.shape == (10000, 28, 28) and ds.classes[9] == "Ankle boot"
     assert (ds.labels == 3).sum() == 1000
