@@ -316,3 +316,152 @@ def test_errors_are_json_lines_not_tracebacks(client: TestClient) -> None:
     )
     body = response.json()
     assert set(body) == {"detail", "errors"} and "Traceback" not in json.dumps(body)
+
+
+# --------------------------------------------------------------------------------------------
+# Hardening (issue 13): strict pixels, the batch cap while parsing, short error lists,
+# security headers, JSON errors, image work off the event loop, 503 when busy
+
+
+@pytest.mark.parametrize("bad", ["7", True, None, [7]])
+def test_pixel_values_must_be_json_numbers(client: TestClient, bad: object) -> None:
+    grid: list[list[object]] = [[0] * 28 for _ in range(28)]
+    grid[3][4] = bad
+    detail = _assert_error(client.post("/api/predict", json={"pixels": grid}), 422)
+    assert detail.startswith("body.pixels.3.4:") and "valid number" in detail
+    grid[3][4] = 7.5  # a JSON number, integer or not, is a pixel
+    assert client.post("/api/predict", json={"pixels": grid}).status_code == 200
+
+
+@pytest.mark.parametrize("item", [b"{}", b"1"])
+def test_the_batch_cap_holds_while_parsing(client: TestClient, item: bytes) -> None:
+    body = b'{"items": [' + b",".join([item] * 90_000) + b"]}"  # 270 KB, 90,000 items
+    response = client.post(
+        "/api/predict/batch", content=body, headers={"content-type": "application/json"}
+    )
+    detail = _assert_error(response, 422)
+    assert "items" in detail and ("64" in detail), detail
+    assert len(response.content) < 5_000  # one short answer, not 90,000 errors (was 10 MB)
+
+
+def test_long_error_lists_are_cut_short(client: TestClient) -> None:
+    response = client.post("/api/predict", json={"pixels": [["a"] * 28] * 28})
+    detail = _assert_error(response, 422)
+    assert detail.endswith("(and 783 more)")
+    assert len(response.json()["errors"]) == 20
+
+
+def test_the_multipart_batch_cap_names_files(client: TestClient) -> None:
+    tiny = empty_canvas(28)
+    files = [("files", (f"{i}.png", tiny, "image/png")) for i in range(65)]
+    detail = _assert_error(client.post("/api/predict/batch", files=files), 422)
+    assert detail.startswith("body.files:") and "batch limit of 64" in detail
+    two = client.post("/api/predict", files=[("file", ("a.png", tiny)), ("file", ("b.png", tiny))])
+    assert "exactly one image" in _assert_error(two, 422)
+
+
+SECURITY = {
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'self'; frame-ancestors 'none'",
+    "referrer-policy": "no-referrer",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "options"),
+    [
+        ("GET", "/", {}),
+        ("GET", "/docs", {}),
+        ("GET", "/static/app.js", {}),
+        ("GET", "/favicon.ico", {}),
+        ("GET", "/openapi.json", {}),
+        ("GET", "/api/health", {}),
+        ("GET", "/api/nope", {}),
+        ("POST", "/api/predict", {"json": {"pixels": 1}}),
+        ("POST", "/api/predict", {"json": {"image": "@@"}}),
+        ("POST", "/api/predict", {"content": b"0" * 300_001}),
+    ],
+)
+def test_security_headers_on_every_response(
+    client: TestClient, method: str, path: str, options: dict[str, object]
+) -> None:
+    response = client.request(method, path, **options)  # type: ignore[arg-type]
+    assert {k: response.headers.get(k) for k in SECURITY} == SECURITY, response.status_code
+
+
+def test_the_page_has_no_inline_script_or_style() -> None:
+    for name in ("index.html", "docs.html"):
+        html = (STATIC / name).read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), name  # every script is a file
+        assert "<style" not in html and " style=" not in html and "javascript:" not in html
+        assert not re.search(r"\son[a-z]+=", html), name  # no onclick= handlers either
+
+
+def test_every_error_is_json(predictor: Predictor) -> None:
+    settings = Settings(cors_origins=("https://app.example",))
+    with TestClient(create_app(settings, predictor)) as c:
+        refused = c.options(
+            "/api/predict",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert "CORS" in _assert_error(refused, 400)
+        for response in (
+            c.get("/static/nope.js"),
+            c.get("/api/nope"),
+            c.put("/api/predict"),
+            c.post("/api/predict", content=b"{}", headers={"content-type": "text/csv"}),
+        ):
+            _assert_error(response, response.status_code)
+
+
+def _heavy() -> bytes:
+    import hostile
+
+    return hostile.png16_huge(3900)  # 15 MP of 16-bit grey: ~0.3 s to read here
+
+
+async def _concurrently(app: object, *requests: tuple[str, str, dict[str, object]]) -> list:  # type: ignore[type-arg]
+    """Send requests to the app at once, in this event loop; their responses and timings."""
+    import asyncio
+    import time
+
+    import httpx
+
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+
+        async def one(method: str, path: str, options: dict[str, object], delay: float) -> tuple:  # type: ignore[type-arg]
+            due = time.perf_counter() + delay  # timed from when it is due, not when it runs:
+            await asyncio.sleep(delay)  # a blocked event loop delays the start itself
+            response = await http.request(method, path, **options)  # type: ignore[arg-type]
+            return response, time.perf_counter() - due
+
+        return await asyncio.gather(*(one(*r, 0.01 * i) for i, r in enumerate(requests)))
+
+
+def test_reading_an_image_does_not_hold_the_event_loop(predictor: Predictor) -> None:
+    import asyncio
+
+    app = create_app(Settings(), predictor)
+    heavy = ("POST", "/api/predict", {"files": {"file": ("big.png", _heavy())}})
+    health = ("GET", "/api/health", {})
+    (read, read_s), (ok, health_s) = asyncio.run(_concurrently(app, heavy, health))
+    assert read.status_code == 200 and ok.status_code == 200
+    assert read_s > 0.15  # the image really took a while ...
+    assert health_s < 0.1, health_s  # ... and health did not wait for it
+
+
+def test_a_full_lane_answers_503_with_retry_after(predictor: Predictor) -> None:
+    import asyncio
+
+    from mnist_digits.web.work import Work
+
+    app = create_app(Settings(), predictor)
+    app.state.work = Work(slow_queue=0)  # one large image at a time, none waiting
+    heavy = ("POST", "/api/predict", {"files": {"file": ("big.png", _heavy())}})
+    drawing = ("POST", "/api/predict", {"json": {"image": data_url(canvas_digit(3))}})
+    answers = asyncio.run(_concurrently(app, heavy, heavy, drawing))
+    codes = [response.status_code for response, _ in answers]
+    assert codes == [200, 503, 200], codes  # a drawing goes by the fast lane, never refused
+    busy = answers[1][0]
+    assert busy.headers["retry-after"] == "1" and "busy" in busy.json()["detail"]

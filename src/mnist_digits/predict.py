@@ -23,6 +23,7 @@ import numpy as np
 
 from mnist_digits.core.card import META_KEY, CheckpointMeta
 from mnist_digits.core.errors import CheckpointError
+from mnist_digits.core.limits import MAX_PIXELS
 from mnist_digits.core.metrics import softmax
 from mnist_digits.core.verdict import DEFAULT_REJECT, verdict
 from mnist_digits.images.decode import ImageSource
@@ -250,21 +251,29 @@ class Predictor:
         """Calibrated probabilities (N, 10); rows of an image with no ink are all zero."""
         return np.array([p.probabilities for p in self.predict(images)], dtype=np.float32)
 
-    def predict(self, images: ImageSource | Sequence[ImageSource]) -> list[Prediction]:
-        """Read one digit from each image (a single image or a sequence of them)."""
-        return self.predict_preprocessed([to_mnist(item) for item in _as_list(images)])
+    def predict(
+        self, images: ImageSource | Sequence[ImageSource], *, max_pixels: int = MAX_PIXELS
+    ) -> list[Prediction]:
+        """Read one digit from each image (a single image or a sequence of them).
+
+        ``max_pixels`` caps the pixels decoded per image (see ``images.decode.load_image``).
+        """
+        items = _as_list(images)
+        return self.predict_preprocessed([to_mnist(i, max_pixels=max_pixels) for i in items])
 
     def predict_pixels(self, pixels: np.ndarray) -> Prediction:
         """Read a 28×28 array of 0..255 values, white ink on black (as MNIST)."""
         return self.predict(np.asarray(pixels, dtype=np.uint8))[0]
 
-    def preprocess(self, image: ImageSource) -> Preprocessed:
+    def preprocess(self, image: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Preprocessed:
         """The 28×28 input this predictor would read from ``image`` (see ``predict``)."""
-        return to_mnist(image)
+        return to_mnist(image, max_pixels=max_pixels)
 
-    def predict_number(self, image: ImageSource) -> NumberPrediction:
+    def predict_number(
+        self, image: ImageSource, *, max_pixels: int = MAX_PIXELS
+    ) -> NumberPrediction:
         """Split a multi-digit number into digits and read them left to right."""
-        pieces = self.predict_preprocessed(split_digits(image))
+        pieces = self.predict_preprocessed(split_digits(image, max_pixels=max_pixels))
         text = "".join(str(p.digit) if p.digit is not None else "?" for p in pieces)
         return NumberPrediction(text, pieces)
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 
 from mnist_digits import __version__
 from mnist_digits.core.errors import ImageError
+from mnist_digits.core.limits import MAX_PIXELS
 from mnist_digits.predict import NumberPrediction as NumberResult
 from mnist_digits.predict import Prediction as Result
 from mnist_digits.predict import Predictor
 from mnist_digits.web import schemas
 from mnist_digits.web.inputs import Upload, read_many, read_one
 from mnist_digits.web.settings import Settings
+from mnist_digits.web.work import Work
+
+# Decoded pixels one batch request may use, shared among its images: 64 images get 1 MP each
+# (a 280x280 drawing is 0.08 MP), 4 images the usual 16 MP each.
+BATCH_PIXELS = 64_000_000
 
 # Dependencies are ``async def``: FastAPI runs plain ``def`` ones in a thread pool, a hop that
 # cost 4 thread round trips per request (0.26 of the 0.55 ms the web layer took, measured).
@@ -26,6 +31,12 @@ async def get_predictor(request: Request) -> Predictor:
     if predictor is None:  # only before start-up completes; uvicorn does not serve until then
         raise HTTPException(503, "the model is still loading; try again in a moment")
     return predictor
+
+
+async def get_work(request: Request) -> Work:
+    """The threads that read images (``web.work``)."""
+    work: Work = request.app.state.work
+    return work
 
 
 async def get_settings(request: Request) -> Settings:
@@ -47,15 +58,18 @@ async def many_images(
 
 
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+WorkDep = Annotated[Work, Depends(get_work)]
 OneImage = Annotated[Upload, Depends(one_image)]
 ManyImages = Annotated[list[Upload | HTTPException], Depends(many_images)]
 
 _ERROR = {"model": schemas.Error}
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {**_ERROR, "description": "the image could not be decoded or used"},
+    408: {**_ERROR, "description": "the request body did not arrive in time"},
     413: {**_ERROR, "description": "the request body is over the upload limit"},
     415: {**_ERROR, "description": "the body is neither JSON nor multipart/form-data"},
     422: {**_ERROR, "description": "malformed JSON, or fields that do not fit the schema"},
+    503: {**_ERROR, "description": "busy or shutting down; retry after `Retry-After` seconds"},
 }
 
 
@@ -117,15 +131,16 @@ def number(result: NumberResult) -> schemas.NumberPrediction:
     openapi_extra=_single_body(),
     summary="Read one digit",
 )
-async def predict(image: OneImage, predictor: PredictorDep) -> schemas.Prediction:
+async def predict(image: OneImage, predictor: PredictorDep, work: WorkDep) -> schemas.Prediction:
     """Read the digit in an uploaded image, a base64 image or data URL, or 28×28 pixels.
 
     An empty canvas is not an error: it answers 200 with `digit` null, status `no_digit`.
     """
-    # Run in the event loop, not a thread: a prediction is ~3.5 ms of CPU with one torch
-    # thread, so a thread hop only adds cost (measured ~0.4 ms/request, ~10%) while the GIL
-    # keeps one process on one core anyway; more cores are used with more --workers.
-    return prediction(predictor.predict(image)[0])
+    # In a thread, never on the event loop: a hop costs ~0.4 ms, but one large image once
+    # held a worker (and its health checks) for seconds.
+    return await work.read(
+        lambda pixels: prediction(predictor.predict(image, max_pixels=pixels)[0])
+    )
 
 
 @router.post(
@@ -135,9 +150,13 @@ async def predict(image: OneImage, predictor: PredictorDep) -> schemas.Predictio
     openapi_extra=_single_body(),
     summary="Read a number of several digits",
 )
-async def predict_number(image: OneImage, predictor: PredictorDep) -> schemas.NumberPrediction:
-    """Split the image into digits and read them left to right."""
-    return number(predictor.predict_number(image))  # in the loop, as in predict()
+async def predict_number(
+    image: OneImage, predictor: PredictorDep, work: WorkDep
+) -> schemas.NumberPrediction:
+    """Split the image into digits (at most 32) and read them left to right."""
+    return await work.read(
+        lambda pixels: number(predictor.predict_number(image, max_pixels=pixels))
+    )
 
 
 @router.post(
@@ -147,13 +166,18 @@ async def predict_number(image: OneImage, predictor: PredictorDep) -> schemas.Nu
     openapi_extra=_body({"$ref": "#/components/schemas/BatchRequest"}, "files", many=True),
     summary="Read one digit in each of several images",
 )
-async def predict_batch(images: ManyImages, predictor: PredictorDep) -> schemas.BatchResponse:
-    """One answer per image, in order; an image that cannot be read gets its own `error`."""
-    # A thread here: 64 images take ~0.25 s, too long to hold the event loop.
-    return await run_in_threadpool(_batch, predictor, images)
+async def predict_batch(
+    images: ManyImages, predictor: PredictorDep, work: WorkDep
+) -> schemas.BatchResponse:
+    """One answer per image, in order; an image that cannot be read gets its own `error`.
+
+    Each image may use an equal share of 64 megapixels (1 MP each for 64 images).
+    """
+    share = min(MAX_PIXELS, BATCH_PIXELS // max(1, len(images)))
+    return await work.heavy(lambda: _batch(predictor, images, share))
 
 
-def _batch(predictor: Predictor, images: list[Upload | HTTPException]) -> Any:
+def _batch(predictor: Predictor, images: list[Upload | HTTPException], share: int) -> Any:
     """Preprocess each image on its own (so errors stay per item), then score them together."""
     items: list[schemas.BatchItem] = []
     ready = []
@@ -161,7 +185,7 @@ def _batch(predictor: Predictor, images: list[Upload | HTTPException]) -> Any:
         try:
             if isinstance(image, HTTPException):
                 raise ImageError(str(image.detail))
-            ready.append((len(items), predictor.preprocess(image)))
+            ready.append((len(items), predictor.preprocess(image, max_pixels=share)))
             items.append(schemas.BatchItem())
         except ImageError as err:
             items.append(schemas.BatchItem(error=str(err)))

@@ -21,8 +21,11 @@ from mnist_digits import __version__
 from mnist_digits.core.errors import MnistDigitsError
 from mnist_digits.predict import Predictor
 from mnist_digits.web.api import router
+from mnist_digits.web.guard import GuardMiddleware
+from mnist_digits.web.inputs import MAX_ERRORS
 from mnist_digits.web.limits import BodyLimitMiddleware
 from mnist_digits.web.settings import Settings
+from mnist_digits.web.work import Work
 
 STATIC = Path(__file__).parent / "static"
 DESCRIPTION = (
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     )
     app.state.settings = settings
     app.state.predictor = predictor  # set again (or loaded) in lifespan; None until then
+    app.state.work = Work()  # the threads that read images (web.work)
     app.include_router(router)
     _add_pages(app)
     _add_error_handlers(app)
@@ -60,8 +64,10 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
         )
-    # Added last, so it runs first: oversized bodies are refused before anything reads them.
+    # Oversized bodies are refused before anything reads them ...
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload)
+    # ... and the guard, added last so it runs first, sees every response (web.guard).
+    app.add_middleware(GuardMiddleware, body_timeout=settings.body_timeout)
     return app
 
 
@@ -117,18 +123,29 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = list(exc.errors())
+        unlisted = sum(int(e.get("count", 0)) for e in found if e.get("type") == "unlisted")
+        listed = [e for e in found if e.get("type") != "unlisted"]
         errors = [
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
-            for e in exc.errors()
+            for e in listed[:MAX_ERRORS]
         ]
-        return JSONResponse({"detail": _summary(errors), "errors": errors}, status_code=422)
+        detail = _summary(errors, len(listed) + unlisted)
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        # Never expected: every error a client can cause is a 4xx. Still JSON, still one line;
+        # the traceback goes to the server's log.
+        detail = f"internal error ({type(exc).__name__}); this is a bug, please report it"
+        return JSONResponse({"detail": detail}, status_code=500)
 
 
-def _summary(errors: list[dict[str, object]]) -> str:
+def _summary(errors: list[dict[str, object]], total: int) -> str:
     """One line naming the first problem and how many more there are."""
     if not errors:
         return "the request does not fit the API schema"
     first = errors[0]
     where = ".".join(str(part) for part in first["loc"] or ["body"])  # type: ignore[attr-defined]
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    more = f" (and {total - 1} more)" if total > 1 else ""
     return f"{where}: {first['msg']}{more}"

@@ -7,7 +7,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 Status = Literal["ok", "no_digit", "not_a_digit", "unsure"]
-Byte = Annotated[float, Field(ge=0, le=255, allow_inf_nan=False)]
+# Strict: a pixel is a JSON number; "7" and true are refused, not read as 7 and 1.
+Byte = Annotated[float, Field(ge=0, le=255, allow_inf_nan=False, strict=True)]
+# Most images in one batch request: 64 280x280 drawings take ~0.25 s on one core here.
+MAX_BATCH = 64
 Row = Annotated[list[Byte], Field(min_length=28, max_length=28)]
 Row28 = Annotated[list[Annotated[int, Field(ge=0, le=255)]], Field(min_length=28, max_length=28)]
 
@@ -89,7 +92,8 @@ class BatchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    items: list[Input] = Field(min_length=1, description="images to read")
+    # max_length stops validation at the 65th item, instead of after a million (issue 13).
+    items: list[Input] = Field(min_length=1, max_length=MAX_BATCH, description="images to read")
 
 
 class BatchItem(BaseModel):

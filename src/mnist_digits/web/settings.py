@@ -6,6 +6,7 @@ Environment variables (each optional):
 - ``MNIST_DIGITS_MAX_UPLOAD``: request body limit in bytes, or with a K/M suffix (``10M``).
 - ``MNIST_DIGITS_CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser.
 - ``MNIST_DIGITS_THREADS``: torch threads per server process.
+- ``MNIST_DIGITS_BODY_TIMEOUT``: seconds a client gets to send a request body (default 30).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from typing import Any
 
 from mnist_digits.core.errors import MnistDigitsError
 from mnist_digits.core.limits import MAX_BYTES
+from mnist_digits.web.schemas import MAX_BATCH
 
 # One torch thread per process: the model is tiny (34k parameters), so a request gains nothing
 # from intra-op threads, and with one thread per uvicorn worker N workers use N cores cleanly.
 DEFAULT_THREADS = 1
-# A batch of 64 280x280 drawings takes ~0.2 s on one core here; larger batches belong offline.
-DEFAULT_MAX_BATCH = 64
+# 30 s for the body: a 5 MB phone photo at 2 Mbit/s takes 20 s; a stalled upload is cut off.
+DEFAULT_BODY_TIMEOUT = 30.0
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 
@@ -35,14 +37,19 @@ class Settings:
         max_upload: largest request body accepted, in bytes (larger gets 413).
         cors_origins: origins allowed cross-origin access; empty means same-origin only.
         threads: torch threads in each server process.
-        max_batch: most images in one ``/api/predict/batch`` request.
+        max_batch: most images in one ``/api/predict/batch`` request (at most ``MAX_BATCH``,
+            64, which the schema enforces while parsing).
+        body_timeout: seconds a client gets to send a request's body once its headers are in
+            (408 after that): a stalled or 1 byte/s upload cannot hold a connection and its
+            spooled file for ever.
     """
 
     model: str | None = None
     max_upload: int = MAX_BYTES
     cors_origins: tuple[str, ...] = ()
     threads: int = DEFAULT_THREADS
-    max_batch: int = DEFAULT_MAX_BATCH
+    max_batch: int = MAX_BATCH
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -61,6 +68,10 @@ class Settings:
             found["cors_origins"] = parse_origins(env["MNIST_DIGITS_CORS_ORIGINS"])
         if env.get("MNIST_DIGITS_THREADS"):
             found["threads"] = _positive("MNIST_DIGITS_THREADS", env["MNIST_DIGITS_THREADS"])
+        if env.get("MNIST_DIGITS_BODY_TIMEOUT"):
+            found["body_timeout"] = parse_seconds(
+                "MNIST_DIGITS_BODY_TIMEOUT", env["MNIST_DIGITS_BODY_TIMEOUT"]
+            )
         found.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **found)
 
@@ -70,6 +81,7 @@ class Settings:
             "MNIST_DIGITS_MAX_UPLOAD": str(self.max_upload),
             "MNIST_DIGITS_CORS_ORIGINS": ",".join(self.cors_origins),
             "MNIST_DIGITS_THREADS": str(self.threads),
+            "MNIST_DIGITS_BODY_TIMEOUT": repr(self.body_timeout),
         }
         if self.model is not None:
             env["MNIST_DIGITS_MODEL"] = self.model
@@ -95,6 +107,17 @@ def parse_size(text: str) -> int:
 def parse_origins(text: str) -> tuple[str, ...]:
     """Origins from a comma-separated list, blanks dropped (``*`` allows every origin)."""
     return tuple(o.strip() for o in text.split(",") if o.strip())
+
+
+def parse_seconds(name: str, text: str) -> float:
+    """A positive, finite number of seconds (``name`` is the flag or variable, for the error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise MnistDigitsError(f"{name}={text!r} must be a positive number of seconds")
+    return value
 
 
 def _positive(name: str, text: str) -> int:
