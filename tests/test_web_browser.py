@@ -74,14 +74,26 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+def _watch_policy(tab: Any) -> list[str]:
+    """Console messages in which the browser refused something under the page's CSP."""
+    refused: list[str] = []
+    tab.on(
+        "console",
+        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    return refused
+
+
 @pytest.fixture
 def page(browser: Any, site: str) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1200, "height": 860})
     tab = context.new_page()
+    refused = _watch_policy(tab)
     tab.goto(site)
     tab.wait_for_selector("#bars li")
     yield tab
     context.close()
+    assert not refused, refused  # every test ran under the security headers without a refusal
 
 
 def _canvas_box(page: Any) -> Box:
@@ -218,7 +230,7 @@ def test_not_a_digit_is_said_in_status(page: Any) -> None:
 def test_upload_an_image(page: Any, tmp_path: Path) -> None:
     upload = {"name": "eight.png", "mimeType": "image/png", "buffer": canvas_digit(8)}
     page.set_input_files("#upload", files=[upload])
-    page.wait_for_function("document.getElementById('prediction').textContent === '8'")
+    page.wait_for_function("() => document.getElementById('prediction').textContent === '8'")
     assert _settled(page) == "8"
     assert page.get_attribute("#camera", "capture") == "environment"
 
@@ -250,3 +262,106 @@ def test_keyboard_only(page: Any) -> None:
     assert _settled(page) == "1"
     page.keyboard.press("Control+z")
     assert _settled(page) == ""
+
+
+def test_the_page_works_under_its_content_security_policy(browser: Any, site: str) -> None:
+    context = browser.new_context(viewport={"width": 1200, "height": 860})
+    tab = context.new_page()
+    refused = _watch_policy(tab)
+    response = tab.goto(site)
+    policy = "default-src 'self'; frame-ancestors 'none'"
+    assert response.headers["content-security-policy"] == policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    tab.wait_for_selector("#bars li")
+    _mouse_paths(tab, _digit_paths(7, _canvas_box(tab)))
+    assert _settled(tab) == "7"
+    tab.goto(site + "docs")
+    tab.wait_for_selector("#operations section")  # docs.js ran and fetched /openapi.json
+    assert refused == []
+    # The policy is really enforced: an inline script is refused.
+    tab.evaluate(
+        "() => { const s = document.createElement('script');"
+        " s.textContent = 'window.inlineRan = true'; document.body.append(s); }"
+    )
+    assert tab.evaluate("window.inlineRan === undefined") and refused
+    context.close()
+
+
+def _grid_png(width: int, height: int, left: float = 0, lines: int = 5, base: Any = None) -> bytes:
+    """A hash grid (``lines`` strokes each way) drawn in a ``height`` square at ``left``."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = base.convert("L") if base is not None else Image.new("L", (width, height), 255)
+    canvas = Image.new("L", (width, height), 255)
+    canvas.paste(img, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    for i in range(lines):
+        at = 0.2 * height + i * 0.6 * height / (lines - 1)
+        ends = (left + 0.2 * height, left + 0.8 * height)
+        draw.line([(left + at, 0.2 * height), (left + at, 0.8 * height)], fill=0, width=9)
+        draw.line([(ends[0], at), (ends[1], at)], fill=0, width=9)
+    buf = io.BytesIO()
+    canvas.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _api(site: str, route: str, png: bytes) -> Any:
+    import base64
+    import json
+    import urllib.request
+
+    image = "data:image/png;base64," + base64.b64encode(png).decode()
+    body = json.dumps({"image": image})
+    request = urllib.request.Request(
+        site + route, body.encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def _top(item: dict[str, Any]) -> tuple[int, float]:
+    probs = item["probabilities"]
+    best = max(range(10), key=lambda d: probs[d])
+    return best, probs[best]
+
+
+def _percent(p: float) -> str:  # as the page writes it
+    return ">99.9%" if p >= 0.9995 else f"{100 * p:.{0 if p < 0.1 else 1}f}%"
+
+
+def test_not_a_digit_says_what_it_would_otherwise_have_said(page: Any, site: str) -> None:
+    png = _grid_png(280, 280)
+    answer = _api(site, "api/predict", png)
+    assert answer["status"] == "not_a_digit", answer["probabilities"]
+    page.set_input_files(
+        "#upload", files=[{"name": "g.png", "mimeType": "image/png", "buffer": png}]
+    )
+    page.wait_for_function("() => document.getElementById('status').textContent === 'not a digit'")
+    assert _settled(page) == ""
+    best, p = _top(answer)
+    assert page.text_content("#confidence") == f"otherwise it would say {best} ({_percent(p)})"
+
+
+def test_number_mode_says_which_pieces_are_not_digits(page: Any, site: str) -> None:
+    number = imagegen.make_number_image("42", seed=3, broken=False)
+    width, height = number.size
+    png = _grid_png(width + height, height, left=width, base=number)
+    answer = _api(site, "api/predict/number", png)
+    rejected = [d for d in answer["digits"] if d["status"] == "not_a_digit"]
+    assert answer["number"].startswith("42") and rejected, answer["number"]
+    page.click("label[for=mode-number]")
+    page.set_input_files(
+        "#upload", files=[{"name": "n.png", "mimeType": "image/png", "buffer": png}]
+    )
+    page.wait_for_function("() => document.querySelectorAll('#digits li').length >= 3")
+    assert _settled(page) == answer["number"]
+    shown = page.locator("#digits li .c").all_text_contents()
+    for item, text in zip(answer["digits"], shown, strict=True):
+        if item["status"] == "not_a_digit":
+            best, p = _top(item)
+            assert text == f"not a digit, else {best} ({_percent(p)})"
+    total = len(answer["digits"])
+    assert page.text_content("#confidence") == f"{len(rejected)} of {total} pieces are not digits"

@@ -316,7 +316,8 @@
       $("hint").textContent = state.mode === "number"
         ? "Write a number, digits side by side." : "Draw a digit from 0 to 9.";
     } else if (status === "not_a_digit") {
-      $("hint").textContent = "Try a single, bigger digit.";
+      $("hint").textContent = state.mode === "number"
+        ? "Write each digit on its own, side by side." : "Try a single, bigger digit.";
     } else if (status === "unsure") {
       $("hint").textContent = "This is the best guess.";
     } else {
@@ -324,10 +325,21 @@
     }
   }
 
+  // What the model would have said of something it judged not a digit: its top guess.
+  function otherwise(item) {
+    const probs = item.probabilities;
+    const best = probs.indexOf(Math.max(...probs));
+    return `${best} (${percent(probs[best])})`;
+  }
+
   function showDigit(data) {
     const empty = !data || data.digit === null;
     $("prediction").textContent = empty ? "" : String(data.digit);
-    $("confidence").textContent = empty ? "" : `${percent(data.confidence)} sure`;
+    if (data && data.status === "not_a_digit") {
+      $("confidence").textContent = `otherwise it would say ${otherwise(data)}`;
+    } else {
+      $("confidence").textContent = empty ? "" : `${percent(data.confidence)} sure`;
+    }
     const probs = data ? data.probabilities : new Array(10).fill(0);
     const best = data && data.status !== "no_digit" ? probs.indexOf(Math.max(...probs)) : -1;
     const rows = $("bars").children;
@@ -343,7 +355,13 @@
   function showNumber(data) {
     const digits = data ? data.digits : [];
     $("prediction").textContent = data ? data.number : "";
-    $("confidence").textContent = digits.length ? `${percent(data.confidence)} sure` : "";
+    const rejected = digits.filter((d) => d.status === "not_a_digit").length;
+    if (rejected) {
+      $("confidence").textContent = rejected === digits.length
+        ? "not digits" : `${rejected} of ${digits.length} pieces are not digits`;
+    } else {
+      $("confidence").textContent = digits.length ? `${percent(data.confidence)} sure` : "";
+    }
     const list = $("digits");
     list.replaceChildren(...digits.map((d) => {
       const item = document.createElement("li");
@@ -353,7 +371,8 @@
       big.textContent = d.digit === null ? "?" : String(d.digit);
       const small = document.createElement("span");
       small.className = "c";
-      small.textContent = STATUS_TEXT[d.status] || percent(d.confidence);
+      small.textContent = d.status === "not_a_digit"
+        ? `not a digit, else ${otherwise(d)}` : STATUS_TEXT[d.status] || percent(d.confidence);
       item.append(big, small);
       return item;
     }));
