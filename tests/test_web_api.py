@@ -465,3 +465,14 @@ def test_a_full_lane_answers_503_with_retry_after(predictor: Predictor) -> None:
     assert codes == [200, 503, 200], codes  # a drawing goes by the fast lane, never refused
     busy = answers[1][0]
     assert busy.headers["retry-after"] == "1" and "busy" in busy.json()["detail"]
+
+
+def test_a_batch_shares_64_megapixels_among_its_images(client: TestClient) -> None:
+    import hostile
+
+    big = hostile.one_bit_huge(4000)  # 16 MP declared, 2 KB of PNG
+    four = client.post("/api/predict/batch", files=[("files", ("b.png", big))] * 4)
+    assert all(r["prediction"] for r in four.json()["results"])  # 16 MP each: read
+    five = client.post("/api/predict/batch", files=[("files", ("b.png", big))] * 5)
+    errors = [r["error"] for r in five.json()["results"]]
+    assert all(e and "12,800,000-pixel limit" in e for e in errors), errors

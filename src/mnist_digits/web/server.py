@@ -12,6 +12,8 @@ client that never finishes its headers):
   503 as soon as it connects and closed, so slow connections cannot pile up;
 - JSON bodies for the errors uvicorn writes itself (a malformed request line is a 400).
 
+WebSockets are off (``ws="none"``): the app has none, so an upgrade request is plain HTTP.
+
 The body deadline is the app's (``web.guard``), as is everything after the headers.
 """
 
@@ -219,7 +221,7 @@ def serve(
     print(f"mnist-digits: serving {name} on {url}", file=sys.stderr, flush=True)
     config = ServerConfig(
         app, limits, host=host, port=port, workers=workers, factory=workers > 1,
-        http=GuardedHttp, timeout_keep_alive=limits.keep_alive,
+        http=GuardedHttp, ws="none", timeout_keep_alive=limits.keep_alive,
         timeout_graceful_shutdown=GRACEFUL_SECONDS, **uvicorn_options,
     )  # fmt: skip
     if workers > 1:
