@@ -4,6 +4,7 @@ and nothing left behind that would get in the way of the next try."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -200,3 +201,78 @@ def test_train_with_a_read_only_data_home_skips_the_non_digits(tiny_mnist, tmp_p
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert (tmp_path / "run" / "best.safetensors").is_file()
     assert not (home / "fashion-mnist").exists()
+
+
+# The CLI error table: what a person can get wrong, and the words of the one line they get.
+# {tmp} is a scratch folder holding {file} (a text file), {dir} (an empty folder) and
+# {run} (a folder that is not empty); {ckpt} is a real (untrained) checkpoint.
+ERROR_TABLE = [
+    (["evaluate", "{tmp}/nope"], "does not exist"),
+    (["evaluate", "{file}"], "not a readable safetensors file"),
+    (["evaluate", "{dir}"], "holds no best.safetensors"),
+    (["report", "{ckpt}", "--out", "{tmp}/r.txt"], "must end in .html"),
+    (["report", "{ckpt}", "--out", "{tmp}/missing/r.html"], "does not exist"),
+    (["report", "{ckpt}", "--out", "{tmp}/folder.html"], "is a folder"),
+    (["report", "{ckpt}", "--out", "/sys/r.html"], "cannot write /sys"),
+    (["report", "{dir}"], "holds no best.safetensors"),
+    (["data", "show", "--n", "0"], "--n must be between 1 and 400"),
+    (["data", "show", "--out", "{dir}"], "is a folder"),
+    (["data", "show", "--out", "/sys/x.png"], "cannot write /sys"),
+    (["data", "show", "--out", "{tmp}/missing/x.png"], "does not exist"),
+    (["data", "download", "--data-dir", "/sys/mnist-digits"], "cannot write the data cache"),
+    (["data", "verify", "--data-dir", "{file}/x"], "cannot write the data cache"),
+    (["export", "{tmp}/nope"], "does not exist"),
+    (["export", "{ckpt}", "--out", "{tmp}/m.txt"], "must name a .onnx file"),
+    (["export", "{ckpt}", "--out", "{tmp}/folder.onnx"], "is a folder"),
+    (["export", "{ckpt}", "--out", "/sys/m.onnx"], "cannot write /sys"),
+    (["export", "{ckpt}", "--out", "{file}/m.onnx"], "is a file, not a folder"),
+    (["predict", "--top-k", "11", "{file}"], "--top-k must be between 0 and 10"),
+    (["predict", "--checkpoint", "{tmp}/nope", "{file}"], "does not exist"),
+    (["predict", "--checkpoint", "{file}", "{file}"], "not a readable safetensors file"),
+    (["predict", "--checkpoint", "{ckpt}", "{dir}"], "no image files found"),
+    (["train", "--out", "{file}"], "is a file"),
+    (["train", "--out", "{run}"], "is not empty"),
+    (["train", "--config", "{tmp}/missing.toml"], "cannot read config file"),
+    (["train", "--epochs", "0", "--out", "{tmp}/r"], "epochs must be positive"),
+    (["train", "--model", "nope", "--out", "{tmp}/r"], "unknown model 'nope'"),
+    (["train", "--val-size", "70000", "--out", "{tmp}/r"], "val_size must be between"),
+    (["train", "--resume", "{dir}"], "holds no resume.pt"),
+]
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, tiny_checkpoint: Path) -> dict[str, str]:
+    (tmp_path / "file.txt").write_text("not an image, not a checkpoint\n")
+    for folder in ("dir", "folder.html", "folder.onnx", "run"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "run" / "metrics.jsonl").write_text("{}\n")
+    return {
+        "tmp": str(tmp_path),
+        "file": str(tmp_path / "file.txt"),
+        "dir": str(tmp_path / "dir"),
+        "run": str(tmp_path / "run"),
+        "ckpt": str(tiny_checkpoint),
+    }
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"), ERROR_TABLE, ids=[" ".join(a) for a, _ in ERROR_TABLE]
+)
+def test_cli_error_table(scratch, capsys, argv: list[str], expected: str) -> None:
+    before = sorted(p.name for p in Path(scratch["tmp"]).iterdir())
+    code, err = run([arg.format(**scratch) for arg in argv], capsys)
+    assert_one_line(code, err, expected.format(**scratch))
+    assert sorted(p.name for p in Path(scratch["tmp"]).iterdir()) == before, "left behind"
+
+
+def test_predict_bad_inputs_one_line_each_exit_1(scratch, tmp_path, capsys) -> None:
+    """Inputs that cannot be read are reported one line each, and the status is 1."""
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "gone.png")
+    os.mkfifo(tmp_path / "fifo.png")
+    inputs = [scratch["file"], str(tmp_path / "dangling.png"), str(tmp_path / "fifo.png")]
+    assert main(["predict", "--checkpoint", scratch["ckpt"], *inputs]) == 1
+    out, err = capsys.readouterr()
+    rows = out.strip().splitlines()
+    assert "Traceback" not in err and len(rows) == len(inputs), out
+    for path, row in zip(inputs, rows, strict=True):
+        assert row.startswith(f"{path}\terror: "), row

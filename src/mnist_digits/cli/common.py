@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from mnist_digits.cli.render import DownloadBars, report_fetch
+from mnist_digits.core.errors import MnistDigitsError
+from mnist_digits.core.files import check_writable
 from mnist_digits.data.specs import DATASETS
 from mnist_digits.data.store import FetchReport, ensure_dataset
 
@@ -40,3 +43,18 @@ def ensure(args: argparse.Namespace, name: str | None = None) -> FetchReport:
     )
     report_fetch(report)
     return report
+
+
+def check_out(out: Path) -> Path:
+    """``--out`` refused before any work when no file can be written there: a folder in its
+    place, a file where a folder should be, or a folder that takes no new file. Folders still
+    to be made are fine; the writers create them."""
+    if out.is_dir():
+        raise MnistDigitsError(f"--out {out} is a folder; give the file's name")
+    folder = out.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise MnistDigitsError(f"--out {out}: {folder} is a file, not a folder; change --out")
+    check_writable(folder, "change --out to a writable place")
+    return out

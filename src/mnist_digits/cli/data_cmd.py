@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_digits.cli.common import add_data_options, add_json, ensure
+from mnist_digits.cli.common import add_data_options, add_json, check_out, ensure
 from mnist_digits.cli.render import emit_json, log
 from mnist_digits.core.errors import MnistDigitsError
 from mnist_digits.core.files import atomic_path
@@ -96,12 +96,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     if not 1 <= args.n <= 400:
         raise MnistDigitsError(f"--n must be between 1 and 400, got {args.n}")
-    ensure(args)
-    ds = load_dataset(args.dataset, args.split, data_dir=args.data_dir)
-    pick = np.random.default_rng(args.seed).choice(len(ds), size=args.n, replace=False)
     out = Path(args.out)
     if not out.parent.is_dir():
         raise MnistDigitsError(f"folder {out.parent} does not exist; create it or change --out")
+    check_out(out)
+    ensure(args)
+    ds = load_dataset(args.dataset, args.split, data_dir=args.data_dir)
+    pick = np.random.default_rng(args.seed).choice(len(ds), size=args.n, replace=False)
     sheet = contact_sheet(ds.images[pick], ds.labels[pick], ds.classes)
     with atomic_path(out) as tmp:
         sheet.save(tmp, format="PNG")  # the temp name ends in .tmp: say the format

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mnist_digits.cli.common import add_data_options, add_json, ensure
+from mnist_digits.cli.common import add_data_options, add_json, check_out, ensure
 from mnist_digits.cli.render import emit_json, log
 
 
@@ -42,7 +42,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from mnist_digits.models.checkpoint import read_meta
 
     meta = read_meta(args.model)
-    out = output_path(args.model, args.out, args.int8)
+    out = check_out(output_path(args.model, args.out, args.int8))
     if args.int8:
         ensure(args, meta.dataset)  # the calibration images
     log(f"exporting {meta.model} from {args.model} to ONNX{' int8' if args.int8 else ''}")

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mnist_digits.core.errors import MnistDigitsError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -54,3 +56,18 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
 def atomic_write_json(path: str | os.PathLike[str], data: Any, indent: int = 2) -> None:
     """``data`` as indented, key-sorted JSON with a final newline, written atomically."""
     atomic_write(path, json.dumps(data, indent=indent, sort_keys=True) + "\n")
+
+
+def check_writable(folder: str | os.PathLike[str], fix: str) -> None:
+    """Refuse a folder no file can be created in, in one line, before any slow work starts.
+
+    A real, unnamed file is made and dropped: as root, permission bits say nothing, and only
+    trying shows a read-only mount, a folder under /sys or a disk with no inode left.
+
+    Raises:
+        MnistDigitsError: ``cannot write FOLDER (reason); FIX``.
+    """
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as err:
+        raise MnistDigitsError(f"cannot write {folder} ({err.strerror}); {fix}") from None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,7 +27,7 @@ from mnist_digits.core import metrics
 from mnist_digits.core.card import CheckpointMeta
 from mnist_digits.core.contract import InputContract
 from mnist_digits.core.errors import DataError, MnistDigitsError
-from mnist_digits.core.files import atomic_write
+from mnist_digits.core.files import atomic_write, check_writable
 from mnist_digits.data.dataset import Dataset, load_dataset
 from mnist_digits.data.split import DEFAULT_VAL_SEED, DEFAULT_VAL_SIZE, split_indices
 from mnist_digits.evaluation.corruptions import CORRUPTIONS, SEVERITY, corrupt
@@ -346,21 +345,6 @@ def cache_folder(path: str | os.PathLike[str]) -> Path | None:
     if not (folder / "config.json").is_file() or inside_package(folder):
         return None
     return folder
-
-
-def check_writable(folder: Path, fix: str) -> None:
-    """Refuse a folder a file cannot be created in, before any slow work starts.
-
-    A real file is made and removed: as root, permission bits say nothing, and only trying
-    shows a read-only mount or a full disk.
-
-    Raises:
-        MnistDigitsError: naming the folder, the reason and ``fix``.
-    """
-    try:
-        tempfile.TemporaryFile(dir=folder).close()
-    except OSError as err:
-        raise MnistDigitsError(f"cannot write {folder} ({err.strerror}); {fix}") from None
 
 
 def check_cache_writable(path: str | os.PathLike[str]) -> None:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnist_digits.core.errors import MnistDigitsError
-from mnist_digits.core.files import atomic_write
+from mnist_digits.core.files import atomic_write, check_writable
 from mnist_digits.data.dataset import load_dataset
-from mnist_digits.evaluation.evaluate import Say, check_writable
+from mnist_digits.evaluation.evaluate import Say
 from mnist_digits.evaluation.report.collect import RunData, collect_run
 from mnist_digits.evaluation.report.document import Block, build_document, to_html, to_markdown
 from mnist_digits.evaluation.report.exhibits import (
