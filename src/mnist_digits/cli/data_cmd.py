@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,7 +79,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     info = dataset_info(args.dataset, data_dir=args.data_dir)
     if args.json:
         emit_json(info)
-        return 0 if info["verified"] else 1
+    else:
+        print_info(info)
+    return 0 if info["verified"] else 1
+
+
+def print_info(info: dict[str, Any]) -> None:
+    """``data info`` for people: whether the files verify, then the figures per split."""
     if not info["verified"]:
         for file, problem in info["problems"].items():
             print(f"{info['dataset']}: NOT verified: {file}: {problem}")
@@ -90,7 +97,6 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"        per class: {' '.join(str(c) for c in s['class_counts'])}")
     for f in info["files"]:
         print(f"  {f['name']:26} {f['sha256'][:16]}…  from {f['source']}")
-    return 0 if info["verified"] else 1
 
 
 def cmd_show(args: argparse.Namespace) -> int:
