@@ -42,10 +42,9 @@ test: setup system-deps lint
 bench: setup
 	$(BIN)/python benchmarks/train_bench.py $(BENCH_ARGS)
 
-# Re-make the shipped weights by their recorded recipe (about 20 minutes on 2 cores), then
-# their ONNX twin.
+# Re-make the shipped weights by their recorded recipe, then their ONNX twin.
 shipped-weights: setup system-deps
-	$(BIN)/mnist-digits train --config recipes/cnn-small-shipped.toml --out runs/shipped --force
+	$(BIN)/mnist-digits train --config recipes/cnn-small-reader.toml --out runs/shipped --force
 	$(BIN)/python scripts/ship_weights.py runs/shipped
 	$(MAKE) shipped-onnx
 
