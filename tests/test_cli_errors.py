@@ -276,3 +276,24 @@ def test_predict_bad_inputs_one_line_each_exit_1(scratch, tmp_path, capsys) -> N
     assert "Traceback" not in err and len(rows) == len(inputs), out
     for path, row in zip(inputs, rows, strict=True):
         assert row.startswith(f"{path}\terror: "), row
+
+
+@pytest.mark.parametrize("seeds", ["0", "-2"])
+def test_train_refuses_fewer_than_one_seed(seeds: str, tmp_path, capsys) -> None:
+    code, err = run(["train", "--seeds", seeds, "--out", str(tmp_path / "run")], capsys)
+    assert_one_line(code, err, "--seeds must be at least 1")
+    assert not (tmp_path / "run").exists()
+
+
+def test_calibration_without_any_inked_digit_is_one_line() -> None:
+    import numpy as np
+
+    from mnist_digits.core.errors import DataError
+    from mnist_digits.data.specs import MNIST
+    from mnist_digits.models.registry import create_model
+    from mnist_digits.training.calibration import calibrate
+
+    logits, labels = np.zeros((4, 10)), np.arange(4)
+    blank = np.zeros((4, 28, 28), np.uint8)
+    with pytest.raises(DataError, match="no validation digit kept any ink"):
+        calibrate(create_model("mlp-seed").eval(), logits, labels, blank, None, MNIST.contract)

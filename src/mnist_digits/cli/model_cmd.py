@@ -8,6 +8,7 @@ from typing import Any
 
 from mnist_digits.cli.common import add_data_options, add_json, ensure
 from mnist_digits.cli.render import TrainBars, emit_json, log
+from mnist_digits.core.errors import ConfigError
 from mnist_digits.models.registry import MODELS
 from mnist_digits.training import distributed
 from mnist_digits.training.config import TrainConfig, load_config_file, resolve_config
@@ -70,6 +71,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
     if args.resume:
         log(f"resuming {args.resume}")
         return _print_summary(

@@ -10,6 +10,7 @@ import numpy as np
 from torch import nn
 
 from mnist_digits.core.contract import InputContract
+from mnist_digits.core.errors import DataError
 from mnist_digits.core.metrics import fit_temperature, softmax
 from mnist_digits.models.inference import infer
 
@@ -66,7 +67,13 @@ def calibrate(
         contract: the model's input contract.
     """
     temperature = fit_temperature(val_logits, val_labels)
-    conf_digits = softmax(preprocessed_logits(model, digits28, contract), temperature).max(1)
+    digit_logits = preprocessed_logits(model, digits28, contract)
+    if not len(digit_logits):
+        raise DataError(
+            "no validation digit kept any ink through preprocessing, so no reject threshold "
+            "can be chosen; are the training images digits, white on black?"
+        )
+    conf_digits = softmax(digit_logits, temperature).max(1)
     threshold = float(np.quantile(conf_digits, TARGET_DIGITS_FLAGGED))
     caught = float("nan")
     if outliers28 is not None and len(outliers28):
