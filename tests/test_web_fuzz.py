@@ -25,7 +25,8 @@ from mnist_digits.predict import Predictor  # noqa: E402
 from mnist_digits.web.app import create_app  # noqa: E402
 from mnist_digits.web.settings import Settings  # noqa: E402
 
-EXAMPLES = 12  # per operation and mode: 8 runs x 12 ~ 100 requests, a few seconds here
+EXAMPLES = 12  # per operation and mode: 8 runs x 12 ~ 100 requests, a few seconds
+SLOW_EXAMPLES = 200  # the slow tier's depth per operation and mode
 POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE
 RUNS = [
     ("POST", "/api/predict", POSITIVE),
@@ -50,20 +51,35 @@ def api_schema() -> Any:
         return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
-@pytest.mark.filterwarnings("ignore")
-@pytest.mark.parametrize(("method", "path", "mode"), RUNS)
-def test_api_never_fails(api_schema: Any, method: str, path: str, mode: GenerationMode) -> None:
+def fuzz(api_schema: Any, method: str, path: str, mode: GenerationMode, examples: int) -> None:
+    """Send ``examples`` generated requests to one operation; every answer must validate."""
     operation = api_schema[path][method]
 
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     @hypothesis.settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         database=None,  # no .hypothesis folder in the repository
         suppress_health_check=list(hypothesis.HealthCheck),
         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
     )
-    def fuzz(case: Any) -> None:
+    def one(case: Any) -> None:
         case.call_and_validate(excluded_checks=EXCLUDED)
 
-    fuzz()
+    one()
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(("method", "path", "mode"), RUNS)
+def test_api_never_fails(api_schema: Any, method: str, path: str, mode: GenerationMode) -> None:
+    fuzz(api_schema, method, path, mode, EXAMPLES)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(("method", "path", "mode"), RUNS)
+def test_api_never_fails_at_200_examples(
+    api_schema: Any, method: str, path: str, mode: GenerationMode
+) -> None:
+    """The slow tier: 200 generated requests per operation and mode (1,600 in all)."""
+    fuzz(api_schema, method, path, mode, SLOW_EXAMPLES)
