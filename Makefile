@@ -44,7 +44,7 @@ bench: setup
 
 # Re-make the shipped weights by their recorded recipe, then their ONNX twin.
 shipped-weights: setup system-deps
-	$(BIN)/mnist-digits train --config recipes/cnn-small-reader.toml --out runs/shipped --force
+	$(BIN)/mnist-digits train --config recipes/cnn-small-shipped.toml --out runs/shipped --force
 	$(BIN)/python scripts/ship_weights.py runs/shipped
 	$(MAKE) shipped-onnx
 
