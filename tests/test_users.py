@@ -41,17 +41,21 @@ def test_mnist_items_are_png_files_of_the_test_split(mnist_home) -> None:
     assert [label for _, label in items] == [7, 2, 1]  # MNIST test's first three
 
 
-# Floors for the shipped reader on held-out families (measured: see the README's reading table).
+# Floors for the shipped weights on held-out families, a little under what they measured
+# (`mnist-digits evaluate SHIPPED --users`, 500 a family: the README's reading table). They
+# guard against getting worse; the product's targets (issue 12) are far above several of them.
 FLOORS = {
-    "mnist-test-png": ("read_right", 0.0),
-    "digits-printed-heldout": ("read_right", 0.0),
-    "fashion-test-png": ("flagged", 0.0),
-    "letters-drawn-heldout": ("flagged", 0.0),
-    "stars-hearts-drawn": ("flagged", 0.0),
-    "scribbles-heldout": ("flagged", 0.0),
-    "symbols-printed-heldout": ("flagged", 0.0),
+    "mnist-test-png": ("read_right", 0.97),
+    "digits-printed-heldout": ("read_right", 0.93),
+    "fashion-test-png": ("flagged", 0.70),
+    "letters-drawn-heldout": ("flagged", 0.30),
+    "stars-hearts-drawn": ("flagged", 0.15),
+    "scribbles-heldout": ("flagged", 0.65),
+    "symbols-printed-heldout": ("flagged", 0.42),
     "noise-blank": ("flagged", 1.0),
 }
+# Real digits turned away, at most.
+CEILINGS = {"mnist-test-png": 0.025, "digits-printed-heldout": 0.06}
 
 
 @pytest.mark.slow
@@ -60,21 +64,5 @@ def test_the_shipped_reader_meets_its_floors(mnist_home, capsys) -> None:
     families = json.loads(capsys.readouterr().out)["users"]["families"]
     for name, (key, floor) in FLOORS.items():
         assert families[name][key] >= floor, (name, key, families[name][key])
-    for name in ("mnist-test-png", "digits-printed-heldout"):
-        assert families[name]["flagged"] <= 0.03, (name, families[name]["flagged"])
-
-
-def test_the_report_shows_the_families_and_their_roc(tiny_checkpoint, mnist_home) -> None:
-    from types import SimpleNamespace
-
-    from mnist_digits.evaluation.plots.style import to_png
-    from mnist_digits.evaluation.plots.trust import reject_roc
-    from mnist_digits.evaluation.report.tables import users_table as report_table
-
-    model, meta = load_checkpoint(tiny_checkpoint)
-    users = users_figures(model, meta, n=6)
-    header, rows = report_table(SimpleNamespace(figures={"users": users}))  # type: ignore[arg-type]
-    assert header[0] == "family" and len(rows) == len(users["families"])
-    assert rows[0][0] in ("digits-printed-heldout", "mnist-test-png")  # digit families first
-    assert to_png(reject_roc(users))[:8] == b"\x89PNG\r\n\x1a\n"
-    assert report_table(SimpleNamespace(figures={})) is None  # type: ignore[arg-type]
+    for name, ceiling in CEILINGS.items():
+        assert families[name]["flagged"] <= ceiling, (name, families[name]["flagged"])
