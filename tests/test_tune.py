@@ -21,6 +21,7 @@ from pathlib import Path
 import optuna
 import pytest
 import torch
+from components import missing
 from optuna.storages import JournalStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
@@ -204,14 +205,14 @@ def postgres_url() -> Iterator[str]:
     (the server refuses to run as root), in a data folder this fixture owns and removes."""
     bindir = _postgres_bin()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries absent; `apt-get install postgresql` (Debian)")
+        missing("PostgreSQL server binaries absent; `apt-get install postgresql` (Debian)")
     as_root = os.geteuid() == 0
     user: dict[str, object] = {}
     if as_root:
         try:
             account = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("no postgres user to run the server as")
+            missing("no postgres user to run the server as")
         user = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
     # Under /tmp, not pytest's tmp_path: that is private to root and the server could not enter.
     root = Path(tempfile.mkdtemp(prefix="mnist-pg-"))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import imagegen
 import numpy as np
-import pytest
+from components import missing
 from PIL import Image
 
 SRC = Path(__file__).resolve().parent.parent / "src"
@@ -36,10 +36,10 @@ def checkpoint_or_skip() -> str | None:
     chosen = os.environ.get("MNIST_DIGITS_TEST_CHECKPOINT")
     if chosen:
         if not Path(chosen).exists():
-            pytest.skip(f"MNIST_DIGITS_TEST_CHECKPOINT={chosen} does not exist")
+            missing(f"MNIST_DIGITS_TEST_CHECKPOINT={chosen} does not exist")
         return chosen
     if not SHIPPED.is_file():
-        pytest.skip(
+        missing(
             f"no trained model: {SHIPPED} is not shipped yet and MNIST_DIGITS_TEST_CHECKPOINT "
             "is unset (point it at a run folder, e.g. from `mnist-digits train`)"
         )
