@@ -65,10 +65,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(checkpoint: str | None, workers: int, port: int) -> subprocess.Popen[bytes]:
-    """``mnist-digits serve`` on 127.0.0.1:port, ready when this returns."""
+def start_server(
+    checkpoint: str | None, workers: int, port: int, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """``mnist-digits serve`` on 127.0.0.1:port (plus ``extra`` flags), ready when this returns.
+
+    The soak benchmark starts its server here too.
+    """
     cmd = [sys.executable, "-m", "mnist_digits", "serve", "--port", str(port)]
-    cmd += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    cmd += ["--workers", str(workers), "--no-access-log", "--log-level", "warning", *extra]
     cmd += ["--checkpoint", checkpoint] if checkpoint else []
     env = dict(os.environ)
     src = str(HERE.parent / "src")  # works from a source checkout without an install
@@ -77,14 +82,14 @@ def start_server(checkpoint: str | None, workers: int, port: int) -> subprocess.
     deadline = time.monotonic() + 120  # torch import + model load, slower on a busy machine
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"load_bench: the server exited with status {proc.returncode}")
+            sys.exit(f"the server exited with status {proc.returncode}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):
                 return proc
         except OSError:
             time.sleep(0.3)
     stop_server(proc)
-    sys.exit("load_bench: the server did not become healthy within 120 s")
+    sys.exit("the server did not become healthy within 120 s")
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:

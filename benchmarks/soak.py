@@ -34,7 +34,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))  # the generators: imagegen, host
 
 import hostile  # noqa: E402
 import imagegen  # noqa: E402
+from load_bench import free_port, start_server  # noqa: E402
 from webhelp import canvas_digit, data_url  # noqa: E402
 
 SLOW_HEADER_S, BODY_S = 2.0, 3.0  # the server's deadlines here: slow clients cycle quickly
@@ -73,33 +73,10 @@ class Tally:
                 self.errors.append(f"{kind}: {what}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
-    """``mnist-digits serve`` with short client deadlines; ready when this returns."""
-    cmd = [sys.executable, "-m", "mnist_digits", "serve", "--port", str(port)]
-    cmd += ["--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]
-    cmd += ["--header-timeout", str(SLOW_HEADER_S), "--body-timeout", str(BODY_S)]
-    cmd += ["--checkpoint", args.checkpoint] if args.checkpoint else []
-    env = dict(os.environ)
-    src = str(HERE.parent / "src")  # works from a source checkout without an install
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-    proc = subprocess.Popen(cmd, env=env)
-    deadline = time.monotonic() + 120  # torch import and model load, slower when busy
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"soak: the server exited with status {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    sys.exit("soak: the server did not become healthy within 120 s")
+def start_soak_server(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
+    """``mnist-digits serve`` with short client deadlines, so slow clients are cut off soon."""
+    deadlines = ("--header-timeout", str(SLOW_HEADER_S), "--body-timeout", str(BODY_S))
+    return start_server(args.checkpoint, args.workers, port, deadlines)
 
 
 def rss_mb(pid: int) -> float:
@@ -276,7 +253,7 @@ def health(port: int, tally: Tally, stop: threading.Event) -> None:
 
 def soak(args: argparse.Namespace) -> dict[str, object]:
     port = free_port()
-    proc = start_server(args, port)
+    proc = start_soak_server(args, port)
     tally, stop = Tally(), threading.Event()
     workers = [
         threading.Thread(target=drawings, args=(port, tally, stop, 1)),
