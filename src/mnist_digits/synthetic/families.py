@@ -21,6 +21,7 @@ NOT_A_DIGIT = -1
 # Printed characters that look like no digit. Look-alikes (O o I l S Z B b g q, and the thin
 # verticals | / ! [ ] that read as 1) are truly ambiguous and never serve as negatives.
 PRINTED = "AEFHKMNRWXYafhkmnrwx#%@+*=<>~^"
+DIGITS = "0123456789"
 Render = Callable[[np.random.Generator], tuple[Image.Image, int]]
 
 
@@ -75,18 +76,13 @@ def printed(text: str, files: tuple[Path, ...], rng: np.random.Generator) -> Ima
     return canvas.rotate(float(rng.uniform(-10, 10)), resample=Image.Resampling.BILINEAR)
 
 
-def _printed_digits(split: str) -> Render:
+def _printed(split: str, chars: str, digits: bool) -> Render:
+    """One of ``chars`` printed in a typeface of ``split``, labelled by itself or as none."""
+
     def render(rng: np.random.Generator) -> tuple[Image.Image, int]:
-        digit = int(rng.integers(10))
-        return printed(str(digit), font_files(split), rng), digit
-
-    return render
-
-
-def _printed_symbols(split: str) -> Render:
-    def render(rng: np.random.Generator) -> tuple[Image.Image, int]:
-        char = PRINTED[int(rng.integers(len(PRINTED)))]
-        return printed(char, font_files(split), rng), NOT_A_DIGIT
+        char = chars[int(rng.integers(len(chars)))]
+        label = int(char) if digits else NOT_A_DIGIT
+        return printed(char, font_files(split), rng), label
 
     return render
 
@@ -129,7 +125,7 @@ FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
         Family("digits-printed", "train", True, "digits in the training typefaces",
-               _printed_digits("train")),
+               _printed(split="train", chars=DIGITS, digits=True)),
         Family("letters-drawn", "train", False, "pen-drawn A E F H M N P R W h m n r w",
                _drawn(_pick("A E F H M N P R W h m n r w", pen.LETTERS))),
         Family("shapes-drawn", "train", False, "pen-drawn polygons and diamonds",
@@ -139,11 +135,11 @@ FAMILIES: dict[str, Family] = {
         Family("scribbles", "train", False, "random walks, zigzags and waves",
                _scribbles(("walk", "zigzag", "wave"))),
         Family("symbols-printed", "train", False, "letters and symbols, training typefaces",
-               _printed_symbols("train")),
+               _printed(split="train", chars=PRINTED, digits=False)),
         Family("textures", "train", False, "stripes, checkerboards, smooth blobs",
                _textures(("stripes", "checker", "blobs"))),
         Family("digits-printed-heldout", "heldout", True, "digits in typefaces never trained on",
-               _printed_digits("heldout")),
+               _printed(split="heldout", chars=DIGITS, digits=True)),
         Family("letters-drawn-heldout", "heldout", False, "pen-drawn K X Y U",
                _drawn(_pick("K X Y U", pen.LETTERS))),
         Family("stars-hearts-drawn", "heldout", False, "pen-drawn stars and hearts",
@@ -151,7 +147,7 @@ FAMILIES: dict[str, Family] = {
         Family("scribbles-heldout", "heldout", False, "spirals and hatching",
                _scribbles(("spiral", "hatch"))),
         Family("symbols-printed-heldout", "heldout", False, "letters and symbols, unseen typefaces",
-               _printed_symbols("heldout")),
+               _printed(split="heldout", chars=PRINTED, digits=False)),
         Family("noise-blank", "heldout", False, "uniform noise and blank pages",
                _textures(("noise", "blank"))),
     )
