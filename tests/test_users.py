@@ -66,3 +66,19 @@ def test_the_shipped_reader_meets_its_floors(mnist_home, capsys) -> None:
         assert families[name][key] >= floor, (name, key, families[name][key])
     for name, ceiling in CEILINGS.items():
         assert families[name]["flagged"] <= ceiling, (name, families[name]["flagged"])
+
+
+def test_the_report_shows_the_families_and_their_roc(tiny_checkpoint, mnist_home) -> None:
+    from types import SimpleNamespace
+
+    from mnist_digits.evaluation.plots.style import to_png
+    from mnist_digits.evaluation.plots.trust import reject_roc
+    from mnist_digits.evaluation.report.tables import users_table as report_table
+
+    model, meta = load_checkpoint(tiny_checkpoint)
+    users = users_figures(model, meta, n=6)
+    header, rows = report_table(SimpleNamespace(figures={"users": users}))  # type: ignore[arg-type]
+    assert header[0] == "family" and len(rows) == len(users["families"])
+    assert rows[0][0] in ("digits-printed-heldout", "mnist-test-png")  # digit families first
+    assert to_png(reject_roc(users))[:8] == b"\x89PNG\r\n\x1a\n"
+    assert report_table(SimpleNamespace(figures={})) is None  # type: ignore[arg-type]

@@ -168,21 +168,24 @@ def _roc(pos: np.ndarray, neg: np.ndarray, points: int = 101) -> tuple[list[floa
     return fpr, tpr
 
 
-def users_table(users: dict[str, Any]) -> str:
-    """The per-family figures as a Markdown table, digit families first."""
-    lines = [
-        "| family | split | kind | n | read right | flagged | AUROC |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    rows = sorted(users["families"].items(), key=lambda kv: (not kv[1]["digits"], kv[0]))
-    for name, r in rows:
+USERS_HEADER = ["family", "split", "kind", "n", "read right", "flagged", "AUROC"]
+
+
+def users_rows(users: dict[str, Any]) -> list[list[str]]:
+    """One row of cells per family (see :data:`USERS_HEADER`), digit families first."""
+    rows = []
+    for name, r in sorted(users["families"].items(), key=lambda kv: (not kv[1]["digits"], kv[0])):
         right = f"{r['read_right']:.1%}" if r["digits"] else "—"
         auroc = f"{r['auroc']:.4f}" if "auroc" in r else "—"
         kind = "digits" if r["digits"] else "not digits"
-        lines.append(
-            f"| {name} | {r['split']} | {kind} | {r['n']} | {right} "
-            f"| {r['flagged']:.1%} | {auroc} |"
-        )
+        rows.append([name, r["split"], kind, str(r["n"]), right, f"{r['flagged']:.1%}", auroc])
+    return rows
+
+
+def users_table(users: dict[str, Any]) -> str:
+    """The per-family figures as a Markdown table, with the pooled AUROC under it."""
+    lines = ["| " + " | ".join(USERS_HEADER) + " |", "|" + "---|" * len(USERS_HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in users_rows(users)]
     lines.append(
         f"\nReject threshold {users['threshold']:.3f}; held-out digits vs held-out non-digits: "
         f"AUROC {users['auroc']:.4f} ({users['n_digits']} vs {users['n_other']} images)"

@@ -14,6 +14,7 @@ import torch
 
 from mnist_digits import __version__
 from mnist_digits.evaluation.report.collect import RunData
+from mnist_digits.evaluation.users import USERS_HEADER, users_rows
 
 Table = tuple[list[str], list[list[str]]]  # header, rows
 
@@ -131,12 +132,4 @@ def environment_table(runs: list[RunData]) -> Table:
 def users_table(run: RunData) -> Table | None:
     """Per held-out family: images, read right (digits), flagged, and the reject AUROC."""
     users = run.figures.get("users")
-    if not users:
-        return None
-    rows = []
-    for name, r in sorted(users["families"].items(), key=lambda kv: (not kv[1]["digits"], kv[0])):
-        right = _pct(r["read_right"], 1) if r["digits"] else "—"
-        auroc = f"{r['auroc']:.4f}" if "auroc" in r else "—"
-        kind = "digits" if r["digits"] else "not digits"
-        rows.append([name, r["split"], kind, str(r["n"]), right, _pct(r["flagged"], 1), auroc])
-    return ["family", "split", "kind", "n", "read right", "flagged", "AUROC"], rows
+    return (USERS_HEADER, users_rows(users)) if users else None
