@@ -175,13 +175,13 @@ def calibrate_run(cfg: TrainConfig, result: TrainResult, prepared: Prepared) -> 
     of training, all as the preprocessing for users' images leaves them."""
     where = prepared.data_dir
     _, val_idx = split_indices(len(prepared.train_split), cfg.val_size, cfg.val_seed)
-    digits = [preprocessed(prepared.train_split, where)[val_idx.numpy()]]
+    digits = [preprocessed(prepared.train_split, where, val_idx.numpy())]
     others = [generated("train", False, CALIBRATION_PER_FAMILY, CALIBRATION_SEED, where)[0]]
     if cfg.printed_digits > 0:
         digits.append(generated("train", True, CALIBRATION_PER_FAMILY, CALIBRATION_SEED, where)[0])
     if prepared.outliers is not None:
         _, o_val = split_indices(len(prepared.outliers), cfg.val_size, cfg.val_seed)
-        others.append(preprocessed(prepared.outliers, where)[o_val.numpy()])
+        others.append(preprocessed(prepared.outliers, where, o_val.numpy()))
     data = prepared.data
     val_logits = infer(result.model, data.x_val, data.contract).cpu().numpy()
     labels = data.y_val.cpu().numpy()
