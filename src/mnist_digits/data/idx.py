@@ -1,4 +1,4 @@
-"""A strict reader for the IDX format that MNIST and Fashion-MNIST ship in.
+"""A strict reader (and the one writer) for the IDX format that MNIST and Fashion-MNIST ship in.
 
 IDX layout: two zero bytes, a type code (0x08 is unsigned byte, the only one these datasets use),
 the number of dimensions, one big-endian uint32 per dimension, then the values in C order.
@@ -8,12 +8,15 @@ Every field is checked, so a truncated download or an HTML error page never load
 from __future__ import annotations
 
 import gzip
+import os
+import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from mnist_digits.core.errors import DataError
+from mnist_digits.core.files import atomic_write
 
 _UBYTE = 0x08
 GZIP_MAGIC = b"\x1f\x8b"
@@ -94,3 +97,27 @@ def read_idx(path: Path, **expect: object) -> np.ndarray:
     except OSError as err:
         raise DataError(f"cannot read {path}: {err.strerror or err}") from None
     return parse_idx(maybe_gunzip(data, name=path.name), name=path.name, **expect)  # type: ignore[arg-type]
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Encode a uint8 array as raw IDX bytes: the header :func:`parse_idx` checks, then C order.
+
+    Raises:
+        DataError: the array is not uint8 (IDX type 0x08 is the only one written here).
+    """
+    if array.dtype != np.uint8:
+        raise DataError(f"IDX writes unsigned bytes only, not {array.dtype}")
+    header = bytes([0, 0, _UBYTE, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + np.ascontiguousarray(array).tobytes()
+
+
+def write_idx(path: str | os.PathLike[str], array: np.ndarray, *, gz: bool = True) -> bytes:
+    """Write ``array`` as an IDX file, gzipped by default, atomically; returns the bytes written.
+
+    The gzip header's time is zero, so the same array always gives the same bytes (and the
+    same checksum), as ``sha256sum`` over two exports of the same samples would expect.
+    """
+    raw = idx_bytes(array)
+    data = gzip.compress(raw, mtime=0) if gz else raw
+    atomic_write(path, data)
+    return data

@@ -1,0 +1,211 @@
+"""The samples store and its IDX export: round trip, several writers, ``kill -9``, the format."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_digits.data.idx import read_idx
+from mnist_digits.samples.export import FILES, export_idx, split_writers
+from mnist_digits.samples.store import SampleError, SampleStore, default_path
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+# A child that adds rows as fast as it can and prints each committed id (flushed), so the
+# parent knows which rows were committed before it killed the child.
+WRITER = """
+import sys
+import numpy as np
+from mnist_digits.samples.store import SampleStore
+store = SampleStore(sys.argv[1])
+tag, n = sys.argv[2], int(sys.argv[3])
+for i in range(n):
+    grid = np.full((28, 28), i % 256, dtype=np.uint8)
+    sample_id = store.add(image=bytes([i % 256]) * 5000, input28=grid, label=i % 10,
+                          kind="collect", probabilities=[0.1] * 10, predicted=i % 10,
+                          status="ok", model="m", fingerprint=tag, writer=f"{tag}-{i % 3}")
+    print(sample_id, i, flush=True)
+"""
+
+
+def add(store: SampleStore, label: int, writer: str = "", kind: str = "collect") -> int:
+    grid = np.full((28, 28), label * 20, dtype=np.uint8)
+    probs = [0.0] * 10
+    probs[(label + 1) % 10] = 1.0
+    return store.add(
+        image=f"png of {label}".encode(), input28=grid, label=label, kind=kind,
+        probabilities=probs, predicted=(label + 1) % 10, status="ok", model="cnn-small",
+        fingerprint="abc", writer=writer,
+    )  # fmt: skip
+
+
+def child(db: Path, tag: str, n: int) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db), tag, str(n)],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    store = SampleStore(tmp_path / "home" / "samples.sqlite3")
+    first = add(store, 7, "ann", kind="correction")
+    second = add(store, 3, "bob")
+    assert (first, second) == (1, 2) and store.count() == 2
+    assert store.count("correction") == 1
+    row = store.list(kind="correction")[0]
+    assert (row.label, row.writer, row.predicted, row.kind, row.fingerprint) == (
+        7, "ann", 8, "correction", "abc"
+    )  # fmt: skip
+    assert row.probabilities[8] == 1.0 and row.created.endswith("Z")
+    assert store.image(first) == b"png of 7"
+    assert (store.input28(second) == 60).all()
+    both = store.labelled()
+    assert both.images.dtype == np.uint8 and both.images.shape == (2, 28, 28)
+    assert both.labels.tolist() == [7, 3] and both.writers == ("ann", "bob")
+    assert both.ids.tolist() == [1, 2] and len(store.labelled("collect")) == 1
+    assert store.delete(first) and not store.delete(first) and store.count() == 1
+    assert store.input28(first) is None
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_default_path_is_under_the_data_home(tmp_path: Path) -> None:
+    assert default_path(tmp_path) == tmp_path / "samples.sqlite3"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("label", 10, "label 10"),
+        ("label", True, "label True"),
+        ("kind", "other", "unknown sample kind"),
+        ("writer", "x" * 65, "at most 64"),
+        ("writer", "a\nb", "printable"),
+        ("input28", np.zeros((27, 28)), "not 28×28"),
+    ],
+)
+def test_bad_fields_are_refused(tmp_path: Path, field: str, value: object, says: str) -> None:
+    store = SampleStore(tmp_path / "s.sqlite3")
+    fields: dict[str, object] = dict(
+        image=b"x", input28=np.zeros((28, 28), np.uint8), label=1, kind="collect",
+        probabilities=[0.1] * 10, predicted=1, status="ok", model="m", fingerprint="f",
+    )  # fmt: skip
+    fields[field] = value
+    with pytest.raises(SampleError, match=says):
+        store.add(**fields)  # type: ignore[arg-type]
+    assert store.count() == 0
+
+
+def test_not_a_database_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "samples.sqlite3"
+    bad.write_text("not sqlite at all, just some text " * 100)
+    with pytest.raises(SampleError, match="cannot be used"):
+        SampleStore(bad)
+
+
+def test_two_processes_write_at_once(tmp_path: Path) -> None:
+    db = tmp_path / "samples.sqlite3"
+    SampleStore(db)
+    writers = [child(db, tag, 150) for tag in ("a", "b")]
+    outputs = [w.communicate(timeout=120)[0] for w in writers]
+    assert [w.returncode for w in writers] == [0, 0]
+    ids = [int(line.split()[0]) for out in outputs for line in out.splitlines()]
+    store = SampleStore(db)
+    assert store.count() == 300 and sorted(ids) == list(range(1, 301))
+    assert store.integrity() == "ok"
+    assert {s.fingerprint for s in store.list(limit=500)} == {"a", "b"}
+
+
+def test_kill_9_mid_write_loses_no_committed_row(tmp_path: Path) -> None:
+    db = tmp_path / "samples.sqlite3"
+    SampleStore(db)
+    proc = child(db, "k", 100_000)
+    assert proc.stdout is not None
+    committed: list[tuple[int, int]] = []
+    while len(committed) < 60:  # well into the loop, mid-write whenever the signal lands
+        line = proc.stdout.readline()
+        assert line, "the writer died early"
+        committed.append(tuple(map(int, line.split())))  # type: ignore[arg-type]
+    time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    store = SampleStore(db)
+    assert store.integrity() == "ok"
+    stored = {s.id: s for s in store.list(limit=500)}
+    assert len(stored) >= len(committed)
+    labelled = store.labelled()
+    for sample_id, i in committed:
+        assert stored[sample_id].label == i % 10
+        assert store.image(sample_id) == bytes([i % 256]) * 5000
+        row = int(np.flatnonzero(labelled.ids == sample_id)[0])
+        assert (labelled.images[row] == i % 256).all()
+
+
+def filled(tmp_path: Path, writers: dict[str, int]) -> SampleStore:
+    store = SampleStore(tmp_path / "samples.sqlite3")
+    for writer, n in writers.items():
+        for i in range(n):
+            add(store, i % 10, writer)
+    return store
+
+
+def plain_idx(path: Path) -> np.ndarray:
+    """What any MNIST loader does: gunzip, a big-endian header, then the bytes."""
+    data = gzip.decompress(path.read_bytes())
+    zero, kind, ndim = struct.unpack(">HBB", data[:4])
+    assert (zero, kind) == (0, 0x08)
+    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    return np.frombuffer(data[4 + 4 * ndim :], np.uint8).reshape(shape)
+
+
+def test_export_reads_back_as_mnist(tmp_path: Path) -> None:
+    store = filled(tmp_path, {"ann": 20, "bob": 20, "cat": 20, "dan": 20, "": 10})
+    out = tmp_path / "export"
+    result = export_idx(store, out, test_share=0.25, seed=0)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, "SHA256SUMS", "manifest.json"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format"] == "mnist-digits-samples/1"
+    assert manifest["counts"] == {"train": result.counts["train"], "test": result.counts["test"]}
+    assert sum(manifest["counts"].values()) == 90 and manifest["counts"]["test"] > 0
+    assert not set(manifest["writers"]["train"]) & set(manifest["writers"]["test"])
+    sums = dict(line.split("  ")[::-1] for line in (out / "SHA256SUMS").read_text().splitlines())
+    for name in FILES:
+        digest = hashlib.sha256((out / name).read_bytes()).hexdigest()
+        assert sums[name] == digest == manifest["sha256"][name]
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images = read_idx(out / f"{prefix}-images-idx3-ubyte.gz", ndim=3, item_shape=(28, 28))
+        labels = read_idx(out / f"{prefix}-labels-idx1-ubyte.gz", ndim=1)
+        assert (plain_idx(out / f"{prefix}-images-idx3-ubyte.gz") == images).all()
+        assert (plain_idx(out / f"{prefix}-labels-idx1-ubyte.gz") == labels).all()
+        assert len(images) == len(labels) == manifest["counts"][split]
+        assert (images[:, 0, 0] == labels * 20).all()  # each image kept with its own label
+    again = export_idx(store, tmp_path / "again", test_share=0.25, seed=0)
+    assert again.sha256 == result.sha256  # deterministic, byte for byte
+
+
+def test_split_keeps_writers_apart() -> None:
+    writers = tuple(f"w{i % 7}" for i in range(140)) + ("",) * 5
+    train, test = split_writers(writers, test_share=0.3, seed=1)
+    assert not set(train) & set(test) and set(train) | set(test) == set(writers)
+    assert split_writers(writers, test_share=0.3, seed=1) == (train, test)
+    assert split_writers(("solo",) * 9, test_share=0.5, seed=0) == (["solo"], [])
+
+
+def test_export_of_nothing_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SampleError, match="no samples"):
+        export_idx(SampleStore(tmp_path / "s.sqlite3"), tmp_path / "out")
