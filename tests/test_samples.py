@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import signal
@@ -12,7 +13,10 @@ import struct
 import subprocess
 import sys
 import time
+import warnings
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -209,3 +213,163 @@ def test_split_keeps_writers_apart() -> None:
 def test_export_of_nothing_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(SampleError, match="no samples"):
         export_idx(SampleStore(tmp_path / "s.sqlite3"), tmp_path / "out")
+
+
+# --------------------------------------------------------------------------------------------
+# The routes
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Any:
+    from webhelp import checkpoint_or_skip
+
+    from mnist_digits.predict import Predictor
+
+    return Predictor.from_checkpoint(checkpoint_or_skip())
+
+
+def app_client(predictor: Any, tmp_path: Path, **settings: Any) -> Any:
+    with warnings.catch_warnings():  # Starlette prefers httpx2; httpx works (test_web_api)
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from mnist_digits.web.app import create_app
+    from mnist_digits.web.settings import Settings
+
+    chosen = Settings(samples=str(tmp_path / "samples.sqlite3"), max_upload=300_000, **settings)
+    return TestClient(create_app(chosen, predictor))
+
+
+def test_routes_store_list_show_export_and_delete(predictor: Any, tmp_path: Path) -> None:
+    from webhelp import canvas_digit, data_url
+
+    with app_client(predictor, tmp_path) as client:
+        assert client.get("/api/samples/config").json()["collect"] is True
+        made = client.post("/api/samples", json={"image": data_url(canvas_digit(7)), "label": 1})
+        assert made.status_code == 201, made.text
+        sample = made.json()
+        assert (sample["label"], sample["kind"], sample["predicted"]) == (1, "correction", 7)
+        assert sample["fingerprint"].startswith(predictor.meta.model + "-")
+        png = canvas_digit(4)
+        form = {"label": "4", "kind": "collect", "writer": "ann"}
+        sent = client.post("/api/samples", files={"file": ("4.png", png, "image/png")}, data=form)
+        assert sent.status_code == 201 and sent.json()["writer"] == "ann", sent.text
+        listed = client.get("/api/samples", params={"kind": "collect"}).json()
+        assert listed["total"] == 1 and listed["items"][0]["id"] == sent.json()["id"]
+        shown = client.get(f"/api/samples/{sample['id']}/input.png")
+        assert shown.headers["content-type"] == "image/png"
+        store = SampleStore(tmp_path / "samples.sqlite3")
+        assert store.image(sent.json()["id"]) == png  # the upload itself, byte for byte
+        want = predictor.predict(canvas_digit(7))[0].input28
+        assert (store.input28(sample["id"]) == want).all()  # the server's own reading
+        zipped = client.get("/api/samples/export", params={"test_share": 0.5})
+        assert zipped.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
+            assert sorted(archive.namelist()) == sorted([*FILES, "SHA256SUMS", "manifest.json"])
+            manifest = json.loads(archive.read("manifest.json"))
+        assert sum(manifest["counts"].values()) == 2
+        assert client.delete(f"/api/samples/{sample['id']}").status_code == 204
+        assert client.delete(f"/api/samples/{sample['id']}").status_code == 404
+        assert client.get(f"/api/samples/{sample['id']}/input.png").status_code == 404
+        assert client.get("/api/samples").json()["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"label": 3}, 422),  # no image
+        ({"pixels": [[0] * 28] * 28, "image": "AAAA", "label": 3}, 422),  # both
+        ({"image": "not base64!", "label": 3}, 400),
+        ({"image": "aGVsbG8=", "label": 3}, 400),  # base64, but not an image
+        ({"pixels": [[0] * 28] * 28, "label": 3}, 400),  # nothing drawn
+        ({"pixels": [[255] * 28] * 28, "label": 10}, 422),
+        ({"pixels": [[255] * 28] * 28, "label": "3"}, 422),
+        ({"pixels": [[255] * 28] * 28, "label": 3, "kind": "other"}, 422),
+        ({"pixels": [[255] * 28] * 28, "label": 3, "writer": "x" * 65}, 422),
+        ({"pixels": [[255] * 28] * 28, "label": 3, "writer": "a\u0000b"}, 422),
+        ({"pixels": [[255] * 28] * 28, "label": 3, "extra": 1}, 422),
+    ],
+)
+def test_bad_samples_are_4xx_with_one_line(
+    predictor: Any, tmp_path: Path, body: dict[str, Any], status: int
+) -> None:
+    with app_client(predictor, tmp_path) as client:
+        answer = client.post("/api/samples", json=body)
+        assert answer.status_code == status, answer.text
+        detail = answer.json()["detail"]
+        assert isinstance(detail, str) and "\n" not in detail
+        assert client.get("/api/samples").json()["total"] == 0
+
+
+def test_other_bodies_are_refused(predictor: Any, tmp_path: Path) -> None:
+    with app_client(predictor, tmp_path) as client:
+        big = client.post("/api/samples", json={"image": "A" * 400_000, "label": 1})
+        assert big.status_code == 413
+        text = client.post(
+            "/api/samples", content=b"label=1", headers={"content-type": "text/plain"}
+        )
+        assert text.status_code == 415
+        assert (
+            client.post(
+                "/api/samples", content=b"{", headers={"content-type": "application/json"}
+            ).status_code
+            == 422
+        )
+        no_file = client.post("/api/samples", data={"label": "1"}, files={"other": ("a", b"x")})
+        assert no_file.status_code == 422
+        assert client.get("/api/samples", params={"limit": 0}).status_code == 422
+        assert client.get("/api/samples/export").status_code == 400  # nothing to export yet
+
+
+def test_collection_off_is_403_everywhere(predictor: Any, tmp_path: Path) -> None:
+    with app_client(predictor, tmp_path, collect=False) as client:
+        assert client.get("/api/samples/config").json()["collect"] is False
+        for method, url in [("post", "/api/samples"), ("get", "/api/samples"),
+                            ("get", "/api/samples/export"), ("delete", "/api/samples/1"),
+                            ("get", "/api/samples/1/input.png")]:  # fmt: skip
+            answer = getattr(client, method)(url)
+            assert answer.status_code == 403 and "MNIST_DIGITS_COLLECT" in answer.json()["detail"]
+    assert not (tmp_path / "samples.sqlite3").exists()  # nothing written at all
+
+
+def test_collect_setting_from_the_environment() -> None:
+    from mnist_digits.core.errors import MnistDigitsError
+    from mnist_digits.web.settings import Settings
+
+    off = Settings.from_env({"MNIST_DIGITS_COLLECT": "0", "MNIST_DIGITS_SAMPLES": "/x/s.db"})
+    assert (off.collect, off.samples) == (False, "/x/s.db")
+    assert Settings.from_env(off.to_env()) == off
+    assert Settings.from_env({}).collect is True and Settings.from_env({}).samples is None
+    with pytest.raises(MnistDigitsError, match="must be 1 or 0"):
+        Settings.from_env({"MNIST_DIGITS_COLLECT": "maybe"})
+
+
+def test_writes_are_rate_limited_per_client(predictor: Any, tmp_path: Path) -> None:
+    from webhelp import canvas_digit, data_url
+
+    from mnist_digits.web.ratelimit import RateLimiter
+
+    body = {"image": data_url(canvas_digit(3)), "label": 3, "kind": "collect"}
+    with app_client(predictor, tmp_path) as client:
+        # A slow refill, so that the test's own pace (a write here takes ~0.1 s) cannot refill it.
+        client.app.state.rate_limiter = RateLimiter(rate=0.2, burst=5)
+        codes = [client.post("/api/samples", json=body).status_code for _ in range(7)]
+        assert codes[:5] == [201] * 5 and codes[-1] == 429
+        refused = client.post("/api/samples", json=body)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert client.get("/api/samples").status_code == 200  # reads are not limited
+
+
+def test_rate_limiter_refills() -> None:
+    from fastapi import HTTPException
+
+    from mnist_digits.web.ratelimit import RateLimiter
+
+    limiter = RateLimiter(rate=2, burst=3)
+    for _ in range(3):
+        limiter.take("a", now=0.0)
+    with pytest.raises(HTTPException) as refused:
+        limiter.take("a", now=0.1)
+    assert refused.value.status_code == 429 and refused.value.headers == {"Retry-After": "1"}
+    limiter.take("b", now=0.1)  # another client has its own bucket
+    limiter.take("a", now=0.6)  # half a second at 2/s is one token again

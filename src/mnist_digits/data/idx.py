@@ -111,13 +111,18 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return header + np.ascontiguousarray(array).tobytes()
 
 
-def write_idx(path: str | os.PathLike[str], array: np.ndarray, *, gz: bool = True) -> bytes:
-    """Write ``array`` as an IDX file, gzipped by default, atomically; returns the bytes written.
+def encode_idx(array: np.ndarray, *, gz: bool = True) -> bytes:
+    """``array`` as IDX file bytes, gzipped by default.
 
     The gzip header's time is zero, so the same array always gives the same bytes (and the
     same checksum), as ``sha256sum`` over two exports of the same samples would expect.
     """
     raw = idx_bytes(array)
-    data = gzip.compress(raw, mtime=0) if gz else raw
+    return gzip.compress(raw, mtime=0) if gz else raw
+
+
+def write_idx(path: str | os.PathLike[str], array: np.ndarray, *, gz: bool = True) -> bytes:
+    """Write ``array`` as an IDX file (see :func:`encode_idx`) atomically; returns its bytes."""
+    data = encode_idx(array, gz=gz)
     atomic_write(path, data)
     return data

@@ -11,16 +11,17 @@ does not match its files was not finished.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mnist_digits.core.files import atomic_write, atomic_write_json, check_writable
-from mnist_digits.data.idx import write_idx
+from mnist_digits.core.files import atomic_write, check_writable
+from mnist_digits.data.idx import encode_idx
 from mnist_digits.samples.store import LabelledSamples, SampleError, SampleStore
 
 FORMAT = "mnist-digits-samples/1"
@@ -38,13 +39,13 @@ class ExportResult:
     """What an export wrote.
 
     Attributes:
-        folder: where the files are.
+        folder: where the files are (None for an export built in memory).
         counts: samples in ``train`` and ``test``.
         writers: the writer ids of each split (sorted; "" is the samples with none).
         sha256: hex SHA-256 of each ``.gz`` file, by name.
     """
 
-    folder: Path
+    folder: Path | None
     counts: dict[str, int]
     writers: dict[str, list[str]]
     sha256: dict[str, str]
@@ -82,6 +83,43 @@ def split_writers(
     return sorted(train), sorted(test)
 
 
+def build_export(
+    store: SampleStore,
+    *,
+    test_share: float = DEFAULT_TEST_SHARE,
+    seed: int = 0,
+    kind: str | None = None,
+) -> tuple[ExportResult, dict[str, bytes]]:
+    """The export's files in memory, by name (the four ``.gz``, ``SHA256SUMS``, the manifest).
+
+    ``result.folder`` is None: nothing is written (the server zips these for a download).
+
+    Raises:
+        SampleError: no samples to export, or a test share outside [0, 1).
+    """
+    if not 0 <= test_share < 1:
+        raise SampleError(f"test share {test_share} must be at least 0 and below 1, e.g. 0.2")
+    samples = store.labelled(kind)
+    if not len(samples):
+        which = f"{kind} " if kind else ""
+        raise SampleError(f"no {which}samples to export in {store.path}; collect some first")
+    train, test = split_writers(samples.writers, test_share, seed)
+    files: dict[str, bytes] = {}
+    counts: dict[str, int] = {}
+    for split, prefix, chosen in (("train", "train", train), ("test", "t10k", test)):
+        images, labels = _select(samples, set(chosen))
+        counts[split] = len(labels)
+        files[f"{prefix}-images-idx3-ubyte.gz"] = encode_idx(images)
+        files[f"{prefix}-labels-idx1-ubyte.gz"] = encode_idx(labels)
+    sha256 = {name: hashlib.sha256(files[name]).hexdigest() for name in FILES}
+    result = ExportResult(None, counts, {"train": train, "test": test}, sha256)
+    files["SHA256SUMS"] = "".join(f"{sha256[n]}  {n}\n" for n in FILES).encode()
+    files["manifest.json"] = (
+        json.dumps(result.manifest(), indent=2, sort_keys=True) + "\n"
+    ).encode()
+    return result, files
+
+
 def export_idx(
     store: SampleStore,
     folder: str | os.PathLike[str],
@@ -92,35 +130,22 @@ def export_idx(
 ) -> ExportResult:
     """Write the store's samples (of ``kind``, or all) as a gzipped MNIST IDX folder.
 
+    Every file goes to a temp file and is renamed; the manifest is written last.
+
     Raises:
         SampleError: no samples to export, a test share outside [0, 1), or a folder that
             cannot be written.
     """
-    if not 0 <= test_share < 1:
-        raise SampleError(f"test share {test_share} must be at least 0 and below 1, e.g. 0.2")
-    samples = store.labelled(kind)
-    if not len(samples):
-        which = f"{kind} " if kind else ""
-        raise SampleError(f"no {which}samples to export in {store.path}; collect some first")
+    result, files = build_export(store, test_share=test_share, seed=seed, kind=kind)
     out = Path(folder).expanduser()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SampleError(f"cannot create {out} ({err.strerror}); choose another folder") from None
     check_writable(out, "choose another folder for the export")
-    train, test = split_writers(samples.writers, test_share, seed)
-    sha256: dict[str, str] = {}
-    counts: dict[str, int] = {}
-    for split, prefix, chosen in (("train", "train", train), ("test", "t10k", test)):
-        images, labels = _select(samples, set(chosen))
-        counts[split] = len(labels)
-        for name, array in ((f"{prefix}-images-idx3-ubyte.gz", images),
-                            (f"{prefix}-labels-idx1-ubyte.gz", labels)):  # fmt: skip
-            sha256[name] = hashlib.sha256(write_idx(out / name, array)).hexdigest()
-    result = ExportResult(out, counts, {"train": train, "test": test}, sha256)
-    atomic_write(out / "SHA256SUMS", "".join(f"{sha256[n]}  {n}\n" for n in FILES))
-    atomic_write_json(out / "manifest.json", result.manifest())
-    return result
+    for name, data in files.items():  # dicts keep order: the manifest comes last
+        atomic_write(out / name, data)
+    return replace(result, folder=out)
 
 
 def _select(samples: LabelledSamples, writers: set[str]) -> tuple[np.ndarray, np.ndarray]:

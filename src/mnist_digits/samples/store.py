@@ -197,6 +197,14 @@ class SampleStore:
             ).fetchall()
         return [_sample(row) for row in rows]
 
+    def get(self, sample_id: int) -> Sample | None:
+        """One sample without its blobs, or None when there is none with that id."""
+        with self._connect() as db:
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM samples WHERE id = ?", (sample_id,)
+            ).fetchone()
+        return None if row is None else _sample(row)
+
     def count(self, kind: str | None = None) -> int:
         """How many samples are stored (of ``kind``, or all)."""
         where, args = _kind_filter(kind)

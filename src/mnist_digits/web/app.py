@@ -24,6 +24,8 @@ from mnist_digits.web.api import router
 from mnist_digits.web.guard import GuardMiddleware
 from mnist_digits.web.inputs import MAX_ERRORS
 from mnist_digits.web.limits import BodyLimitMiddleware
+from mnist_digits.web.ratelimit import RateLimiter
+from mnist_digits.web.samples_api import router as samples_router
 from mnist_digits.web.settings import Settings
 from mnist_digits.web.work import Work
 
@@ -54,7 +56,9 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     app.state.settings = settings
     app.state.predictor = predictor  # set again (or loaded) in lifespan; None until then
     app.state.work = Work()  # the threads that read images (web.work)
+    app.state.rate_limiter = RateLimiter()  # the samples routes' writes (web.ratelimit)
     app.include_router(router)
+    app.include_router(samples_router)
     _add_pages(app)
     _add_error_handlers(app)
     if settings.cors_origins:
@@ -97,11 +101,16 @@ def app_from_env() -> FastAPI:
 
 
 def _add_pages(app: FastAPI) -> None:
-    """The drawing page at ``/``, the API docs at ``/docs`` and their assets at ``/static``."""
+    """The drawing page at ``/``, collect mode at ``/collect``, the API docs at ``/docs`` and
+    their assets at ``/static``."""
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/collect", include_in_schema=False)
+    async def collect() -> FileResponse:
+        return FileResponse(STATIC / "collect.html")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> FileResponse:

@@ -139,3 +139,70 @@ class Error(BaseModel):
     errors: list[dict[str, Any]] | None = Field(
         default=None, description="each validation problem: where (loc), what (msg), type"
     )
+
+
+# --- People's samples: corrections and collect mode (``web.samples_api``) -------------------
+
+SampleKind = Literal["correction", "collect"]
+# Writer ids are short and printable: a name or the page's generated "w-3f9a1c".
+Writer = Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class SampleFields(BaseModel):
+    """What a person says about a drawing: its right label, why it is stored, who wrote it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: int = Field(ge=0, le=9, strict=True, description="the right digit, 0-9")
+    kind: SampleKind = Field(
+        default="correction",
+        description="`correction`: the model was wrong; `collect`: drawn in collect mode",
+    )
+    writer: Writer = Field(default="", description="a writer id (at most 64 characters)")
+
+
+class SampleRequest(SampleFields):
+    """A drawing to store, sent as JSON: the image as `/api/predict` takes it, plus its label."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"image": "data:image/png;base64,iVBORw0KGgo...", "label": 7}]
+        },
+    )
+
+    image: str | None = Field(default=None, description="base64 image bytes, or a data URL")
+    pixels: Annotated[list[Row], Field(min_length=28, max_length=28)] | None = Field(
+        default=None, description="or 28 rows of 28 numbers in 0..255, white on black"
+    )
+
+
+class Sample(BaseModel):
+    """A stored sample, without its images."""
+
+    id: int
+    created: str = Field(description="when it was stored, ISO-8601 UTC")
+    kind: SampleKind
+    label: int = Field(ge=0, le=9, description="the right digit")
+    writer: str
+    predicted: int | None = Field(description="what the model read (null: no digit)")
+    status: Status = Field(description="the model's status when it read the drawing")
+    probabilities: list[float] = Field(min_length=10, max_length=10)
+    model: str = Field(description="the model's registry name")
+    fingerprint: str = Field(description="which weights answered (see `/api/model`)")
+
+
+class SampleList(BaseModel):
+    """One page of stored samples, in id order."""
+
+    total: int = Field(description="samples stored (of the kind asked for)")
+    offset: int
+    items: list[Sample]
+
+
+class SamplesConfig(BaseModel):
+    """Whether this server stores samples, and how fast one client may send them."""
+
+    collect: bool = Field(description="false: the samples routes answer 403")
+    rate: float = Field(description="samples per second one client may send, sustained")
+    burst: int = Field(description="samples one client may send at once")

@@ -7,6 +7,9 @@ Environment variables (each optional):
 - ``MNIST_DIGITS_CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser.
 - ``MNIST_DIGITS_THREADS``: torch threads per server process.
 - ``MNIST_DIGITS_BODY_TIMEOUT``: seconds a client gets to send a request body (default 30).
+- ``MNIST_DIGITS_COLLECT``: ``0`` (or ``false``, ``no``, ``off``) turns the samples routes off.
+- ``MNIST_DIGITS_SAMPLES``: the samples database; unset means ``samples.sqlite3`` in the data
+  home (``$MNIST_DIGITS_HOME``, else ``~/.cache/mnist-digits``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ class Settings:
         body_timeout: seconds a client gets to send a request's body once its headers are in
             (408 after that): a stalled or 1 byte/s upload cannot hold a connection and its
             spooled file for ever.
+        collect: whether people may store corrections and collected samples (the
+            ``/api/samples`` routes answer 403 and the page hides its controls when off).
+        samples: the samples database; None means ``samples.sqlite3`` in the data home.
     """
 
     model: str | None = None
@@ -50,6 +56,8 @@ class Settings:
     threads: int = DEFAULT_THREADS
     max_batch: int = MAX_BATCH
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    collect: bool = True
+    samples: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -72,6 +80,10 @@ class Settings:
             found["body_timeout"] = parse_seconds(
                 "MNIST_DIGITS_BODY_TIMEOUT", env["MNIST_DIGITS_BODY_TIMEOUT"]
             )
+        if env.get("MNIST_DIGITS_COLLECT"):
+            found["collect"] = parse_switch("MNIST_DIGITS_COLLECT", env["MNIST_DIGITS_COLLECT"])
+        if env.get("MNIST_DIGITS_SAMPLES"):
+            found["samples"] = env["MNIST_DIGITS_SAMPLES"]
         found.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **found)
 
@@ -82,9 +94,12 @@ class Settings:
             "MNIST_DIGITS_CORS_ORIGINS": ",".join(self.cors_origins),
             "MNIST_DIGITS_THREADS": str(self.threads),
             "MNIST_DIGITS_BODY_TIMEOUT": repr(self.body_timeout),
+            "MNIST_DIGITS_COLLECT": "1" if self.collect else "0",
         }
         if self.model is not None:
             env["MNIST_DIGITS_MODEL"] = self.model
+        if self.samples is not None:
+            env["MNIST_DIGITS_SAMPLES"] = self.samples
         return env
 
 
@@ -118,6 +133,16 @@ def parse_seconds(name: str, text: str) -> float:
     if not 0 < value < float("inf"):
         raise MnistDigitsError(f"{name}={text!r} must be a positive number of seconds")
     return value
+
+
+def parse_switch(name: str, text: str) -> bool:
+    """On or off from ``1/0``, ``true/false``, ``yes/no`` or ``on/off`` (any case)."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise MnistDigitsError(f"{name}={text!r} must be 1 or 0 (true/false, yes/no, on/off)")
 
 
 def _positive(name: str, text: str) -> int:
