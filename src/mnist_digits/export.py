@@ -10,7 +10,8 @@ normalisation, classes, temperature and reject threshold, metrics, recipe, versi
 flat keys for people reading the file in a viewer, so the file describes itself and
 :class:`mnist_digits.predict.OnnxBackend` needs nothing else.
 
-int8 uses onnxruntime's static quantisation, calibrated on training images: QDQ format,
+int8 uses onnxruntime's static quantisation, calibrated on training images (never the
+validation split, on which the calibration was chosen: ``benchmarks/int8_bench.py``): QDQ format,
 per-channel int8 weights and uint8 activations from min/max ranges. Weights use 7 bits
 (``reduce_range``): on AVX2 CPUs without VNNI onnxruntime multiplies uint8 by int8 in pairs
 summed in int16, which saturates with full 8-bit weights (see the README's ONNX section).
@@ -38,15 +39,19 @@ from mnist_digits import __version__
 from mnist_digits.core.card import META_KEY, CheckpointMeta
 from mnist_digits.core.contract import InputContract
 from mnist_digits.core.errors import MnistDigitsError
+from mnist_digits.core.files import atomic_write
 from mnist_digits.data.dataset import load_dataset
-from mnist_digits.data.store import atomic_write
+from mnist_digits.data.split import DEFAULT_VAL_SEED, DEFAULT_VAL_SIZE, split_indices
 from mnist_digits.models.checkpoint import load_checkpoint, resolve_checkpoint
 
 # The dynamo exporter's own opset in torch 2.13: asking for it needs no version conversion.
 OPSET = 18
 OUTPUT_NAME = "logits"
-# 2,000 images pin every activation's min/max: 1,000 and 4,000 gave the same test accuracy.
+# Chosen on validation by benchmarks/int8_bench.py (results in benchmarks/results/): see the
+# figures there for each method and count.
 CALIBRATION_IMAGES = 2000
+CALIBRATION_METHOD = "minmax"
+CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 _CALIBRATION_BATCH = 250
 # Float32 export must match PyTorch to 1e-4 in logits; the export checks this on its way out.
 FP32_TOLERANCE = 1e-4
@@ -135,7 +140,7 @@ def export_onnx(
     model, meta = load_checkpoint(source)
     proto = to_onnx(model, meta)
     if int8:
-        images = calibration if calibration is not None else _training_images(meta, data_dir)
+        images = calibration if calibration is not None else training_images(meta.dataset, data_dir)
         proto = quantize_int8(proto, images, meta.input)
         check = {"argmax_agreement": _agreement(proto, model, meta, images)}
     else:
@@ -189,17 +194,27 @@ def to_onnx(model: nn.Module, meta: CheckpointMeta) -> onnx.ModelProto:
     return program.model_proto
 
 
-def _training_images(meta: CheckpointMeta, data_dir: str | os.PathLike[str] | None) -> np.ndarray:
-    train = load_dataset(meta.dataset, "train", data_dir=data_dir)
-    pick = np.random.default_rng(0).choice(len(train), size=CALIBRATION_IMAGES, replace=False)
-    return train.images[np.sort(pick)]  # (2000, 28, 28) uint8
+def training_images(
+    dataset: str, data_dir: str | os.PathLike[str] | None, count: int = CALIBRATION_IMAGES
+) -> np.ndarray:
+    """``count`` seeded images of the training part of ``dataset``'s training split (the
+    validation images are left out: the calibration is chosen on them). (count, 28, 28)"""
+    train = load_dataset(dataset, "train", data_dir=data_dir)
+    part, _ = split_indices(len(train), DEFAULT_VAL_SIZE, DEFAULT_VAL_SEED)
+    pick = np.random.default_rng(0).choice(part.numpy(), size=count, replace=False)
+    return train.images[np.sort(pick)]
 
 
 def quantize_int8(
-    fp32: onnx.ModelProto, images28: np.ndarray, contract: InputContract
+    fp32: onnx.ModelProto,
+    images28: np.ndarray,
+    contract: InputContract,
+    method: str = CALIBRATION_METHOD,
 ) -> onnx.ModelProto:
     """Static int8 quantisation (QDQ, per-channel 7-bit weights, uint8 activations) with
-    onnxruntime's tools, calibrated on uint8 images (N, 28, 28)."""
+    onnxruntime's tools, calibrated on uint8 images (N, 28, 28) by ``method`` (one of
+    :data:`CALIBRATION_METHODS`: activation ranges from min/max, entropy or the 99.999th
+    percentile)."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -234,9 +249,17 @@ def quantize_int8(
             reduce_range=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
+            calibrate_method=_METHODS[method](CalibrationMethod),
         )
         return onnx.load(str(quantised))
+
+
+# onnxruntime's enum, looked up lazily: onnxruntime.quantization is imported only for int8.
+_METHODS: dict[str, Any] = {
+    "minmax": lambda m: m.MinMax,
+    "entropy": lambda m: m.Entropy,
+    "percentile": lambda m: m.Percentile,
+}
 
 
 def _quantization(calibration: np.ndarray | None, int8: bool) -> dict[str, Any]:
@@ -246,7 +269,7 @@ def _quantization(calibration: np.ndarray | None, int8: bool) -> dict[str, Any]:
     count = CALIBRATION_IMAGES if calibration is None else len(calibration)
     return {
         "scheme": "int8 static QDQ: per-channel int8 weights (7-bit range), uint8 activations",
-        "calibration": f"min/max over {count} {where}",
+        "calibration": f"{CALIBRATION_METHOD} over {count} {where}",
         "tool": "onnxruntime.quantization.quantize_static",
     }
 
