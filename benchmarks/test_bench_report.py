@@ -1,6 +1,7 @@
 """The benchmark's arithmetic on made-up runs: times to threshold, ratios, targets, the table.
 
-Not part of CI (``pytest`` collects tests/ only); run with ``pytest benchmarks``.
+Part of the README's test command: ``pytest`` collects tests/ and benchmarks/ (this file is named
+apart from tests/test_report.py so that the two never clash in one run).
 """
 
 from entries import ENTRIES
