@@ -54,6 +54,9 @@ class TrainConfig:
     negatives: int = _f(0, "generated non-digits per training family, as outliers (0: none)")
     stroke: float = _f(0.0, "share of training digits drawn with a thinner or fatter pen, 0..1")
     tta: bool = _f(False, "average predictions over 1-px shifts when evaluating")
+    outlier_augment: bool = _f(
+        False, "distort non-digits as digits are, so the distortion cannot tell them apart"
+    )
     channels_last: bool = _f(True, "channels-last memory format for CNNs (faster on CPU and GPU)")
     compile: bool = _f(False, "torch.compile the model (GPU; slow start-up)")
     amp: bool = _f(True, "bf16 autocast on CUDA (ignored on CPU)")

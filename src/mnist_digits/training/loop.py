@@ -181,7 +181,13 @@ class Trainer:
         coarse = torch.rand(n - k, 1, 7, 7, generator=self.aug_gen, device=self.device)
         noise = F.interpolate(coarse, size=(28, 28), mode="bilinear", align_corners=False)
         lo, hi = self.data.contract.black, self.data.contract.white
-        return torch.cat([self.data.x_outlier[idx], lo + (hi - lo) * noise])  # (n, 1, 28, 28)
+        xo = torch.cat([self.data.x_outlier[idx], lo + (hi - lo) * noise])  # (n, 1, 28, 28)
+        if not self.cfg.outlier_augment:
+            return xo
+        # Digits are resampled by the affine warp (softer edges) and non-digits would not be:
+        # a shortcut that let generated look-alikes pull sharp validation digits to uniform.
+        xo = pen_width(xo, self.cfg.stroke, self.aug_gen, lo)
+        return augment_batch(xo, self.cfg.augment, self.cfg.elastic, self.aug_gen, lo)
 
     def eval_model(self) -> nn.Module:
         """The weights validation judges: the EMA when enabled, else the live model."""
