@@ -306,6 +306,8 @@
 
   function show(seq, data) {
     if (!accept(seq)) return;
+    // samples.js offers "Wrong? It's a ..." for the answer shown now.
+    document.dispatchEvent(new CustomEvent("mnist-answer", { detail: { data, mode: state.mode } }));
     const answer = $("answer");
     const status = data ? data.status : "no_digit";
     answer.classList.toggle("unsure", status === "unsure");
@@ -494,6 +496,8 @@
 
   function init() {
     buildBars();
+    // What samples.js sends as a correction: the drawing's PNG, or the uploaded photo's file.
+    window.mnistDrawing = () => (state.photo ? state.photo.file : exportPNG());
     canvas.addEventListener("pointerdown", onPointerDown);
     canvas.addEventListener("pointermove", onPointerMove);
     canvas.addEventListener("pointerup", onPointerUp);
