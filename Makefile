@@ -7,9 +7,14 @@ RUN_DIR ?= runs/quickstart
 # thresholds (about 40% of a CNN step here); keeping them mapped removes that cost.
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296
 
-.PHONY: setup system-deps run test lint clean bench shipped-weights shipped-onnx bench-infer
+.PHONY: setup system-deps vendor-js run test lint clean bench shipped-weights shipped-onnx bench-infer
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed vendor-js
+
+# onnxruntime-web for reading in the browser, through npm, checked against its sha256s
+# (a no-op when already vendored at the pinned version).
+vendor-js:
+	@bash scripts/vendor-js.sh
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
