@@ -373,3 +373,45 @@ def test_rate_limiter_refills() -> None:
     assert refused.value.status_code == 429 and refused.value.headers == {"Retry-After": "1"}
     limiter.take("b", now=0.1)  # another client has its own bucket
     limiter.take("a", now=0.6)  # half a second at 2/s is one token again
+
+
+# --------------------------------------------------------------------------------------------
+# The command line
+
+
+def test_cli_lists_exports_and_deletes_without_torch(tmp_path: Path) -> None:
+    from test_torchfree import _without_torch  # the CLI with torch unimportable
+
+    store = filled(tmp_path, {"ann": 10, "bob": 10, "cat": 10})
+    db = str(store.path)
+    listed = _without_torch("samples", "list", "--db", db, "--json", "--limit", "5")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["total"] == 30 and len(json.loads(listed.stdout)["items"]) == 5
+    out = tmp_path / "export"
+    done = _without_torch(
+        "samples", "export", "--format", "idx", out, "--db", db, "--test-share", "0.3"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (out / "SHA256SUMS").read_text()  # prints the checksums
+    assert "train and" in done.stderr and "writers" in done.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"] == {"train": 20, "test": 10}
+    gone = _without_torch("samples", "delete", "1", "2", "999", "--db", db, "--json")
+    assert json.loads(gone.stdout) == {"deleted": [1, 2], "missing": [999]}
+    assert store.count() == 28
+
+
+def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mnist_digits.cli import main
+
+    assert main(["samples", "list", "--data-dir", str(tmp_path)]) == 2
+    assert "no samples database" in capsys.readouterr().err
+    assert not (tmp_path / "samples.sqlite3").exists()  # listing never creates a database
+    empty = str(SampleStore(tmp_path / "samples.sqlite3").path)
+    for argv, says in (
+        (["--db", empty], "no samples to export"),
+        (["--db", empty, "--test-share", "1"], "test share 1.0"),
+    ):
+        assert main(["samples", "export", str(tmp_path / "out"), *argv]) == 2
+        err = capsys.readouterr().err
+        assert says in err and err.count("\n") == 1
