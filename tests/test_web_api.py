@@ -362,7 +362,9 @@ def test_the_multipart_batch_cap_names_files(client: TestClient) -> None:
 
 SECURITY = {
     "x-content-type-options": "nosniff",
-    "content-security-policy": "default-src 'self'; frame-ancestors 'none'",
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; frame-ancestors 'none'"
+    ),
     "referrer-policy": "no-referrer",
 }
 

@@ -269,7 +269,7 @@ def test_the_page_works_under_its_content_security_policy(browser: Any, site: st
     tab = context.new_page()
     refused = _watch_policy(tab)
     response = tab.goto(site)
-    policy = "default-src 'self'; frame-ancestors 'none'"
+    policy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; frame-ancestors 'none'"
     assert response.headers["content-security-policy"] == policy
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"

@@ -8,7 +8,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from mnist_digits import __version__
-from mnist_digits.cli import data_cmd, export_cmd, predict_cmd, samples_cmd, serve_cmd
+from mnist_digits.cli import (
+    data_cmd,
+    export_cmd,
+    predict_cmd,
+    samples_cmd,
+    serve_cmd,
+    site_cmd,
+)
 from mnist_digits.core.errors import Interrupted, MnistDigitsError
 
 # Modules only the `train` extra installs. A serving install (`mnist-digits[serve]`) lacks
@@ -64,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_cmd.register(sub, HelpFormatter)
     serve_cmd.register(sub, HelpFormatter)
     samples_cmd.register(sub, HelpFormatter)
+    site_cmd.register(sub, HelpFormatter)
     return parser
 
 

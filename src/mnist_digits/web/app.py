@@ -24,6 +24,7 @@ from mnist_digits.web.api import router
 from mnist_digits.web.guard import GuardMiddleware
 from mnist_digits.web.inputs import MAX_ERRORS
 from mnist_digits.web.limits import BodyLimitMiddleware
+from mnist_digits.web.local import router as local_router
 from mnist_digits.web.ratelimit import RateLimiter
 from mnist_digits.web.samples_api import router as samples_router
 from mnist_digits.web.settings import Settings
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     app.state.work = Work()  # the threads that read images (web.work)
     app.state.rate_limiter = RateLimiter()  # the samples routes' writes (web.ratelimit)
     app.include_router(router)
+    app.include_router(local_router)  # the model for the page's in-browser reader
     app.include_router(samples_router)
     _add_pages(app)
     _add_error_handlers(app)

@@ -1,7 +1,8 @@
 """The outermost layer of every HTTP request: what no route should have to think about.
 
 - Security headers on every response (``SECURITY_HEADERS``): the page has no inline script or
-  style, so ``default-src 'self'`` fits it, and no other site may frame it.
+  style, so ``default-src 'self'`` fits it (plus ``'wasm-unsafe-eval'`` for the in-browser
+  reader's wasm), and no other site may frame it.
 - A deadline for the body: a client gets ``body_timeout`` seconds from its headers to the end
   of its body, then 408 (a stalled 9 MB upload once held its spool file for ever).
 - A client that goes away mid-upload is one debug line, not a 68-line ERROR traceback.
@@ -23,7 +24,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
-    (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'"),
+    # 'wasm-unsafe-eval' lets the page compile onnxruntime-web's wasm for "Read in this
+    # browser" (web.local); scripts still come only from this origin, never inline or eval.
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; frame-ancestors 'none'",
+    ),
     (b"referrer-policy", b"no-referrer"),
 ]
 _LOG = logging.getLogger("uvicorn.error")  # uvicorn configures this one; --log-level applies

@@ -124,14 +124,18 @@
   }
 
   // The drawing as the server reads it: transparent background, dark ink, logical size.
-  function exportPNG() {
+  function exportDrawing() {
     const { w, h } = logicalSize();
     exportCanvas.width = w;
     exportCanvas.height = h;
     exportCtx.clearRect(0, 0, w, h);
     prepare(exportCtx);
     for (const stroke of state.strokes) drawStroke(exportCtx, stroke, 1);
-    return exportCanvas.toDataURL("image/png");
+    return exportCanvas;
+  }
+
+  function exportPNG() {
+    return exportDrawing().toDataURL("image/png");
   }
 
   // ---------------------------------------------------------------------------------------
@@ -274,6 +278,10 @@
       return;
     }
     $("answer").dataset.state = "busy";
+    if (window.mnistLocal && window.mnistLocal.takes(state.mode)) {
+      readLocally(seq);                      // local.js: in this browser, no server
+      return;
+    }
     try {
       const response = await fetch(endpoint(), request());
       const data = await response.json();
@@ -281,6 +289,14 @@
       else showError(seq, data.detail || `The server answered ${response.status}.`);
     } catch (err) {
       showError(seq, "Cannot reach the server; is `mnist-digits serve` still running?");
+    }
+  }
+
+  async function readLocally(seq) {
+    try {
+      show(seq, await window.mnistLocal.read(state.photo ? state.photo.bitmap : exportDrawing()));
+    } catch (err) {
+      showError(seq, err.message);
     }
   }
 
@@ -484,6 +500,7 @@
   }
 
   async function showModelCard() {
+    if (window.MNIST_SITE) return;           // a static site has no server to ask
     try {
       const info = await (await fetch("/api/model")).json();
       const acc = info.metrics && info.metrics.test_accuracy;
@@ -514,6 +531,7 @@
       radio.addEventListener("change", () => setMode(radio.value));
     });
     document.addEventListener("keydown", onGlobalKey);
+    document.addEventListener("mnist-local-change", predictNow);  // local.js's switch
     new ResizeObserver(resize).observe(canvas);
     resize();
     show(0, null);

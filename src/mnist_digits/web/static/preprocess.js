@@ -1,0 +1,478 @@
+// mnist-digits: images.render.to_mnist ported to the browser, step for step, so that a drawing
+// read in this browser gives the model the same 28x28 input as the server makes of it.
+// Plain script (no module), so it also runs from file://; it defines window.mnistPreprocess.
+//
+// Python -> here:  images/ink.py extract (polarity, paper, Otsu threshold, 8-connected
+// components, specks) -> images/render.py render_piece (soft ink, stroke width, thickening,
+// LANCZOS fit into 20x20 as Pillow does it, centre of mass at (14, 14) of 28x28).
+// Input: an ImageData (RGBA, non-premultiplied), which is what a canvas gives and what the
+// server decodes from the canvas's PNG. Arrays are Float32Array where numpy uses float32, so
+// the grey levels agree to rounding (tests/test_browser_local.py measures how closely).
+"use strict";
+
+(() => {
+  const WORK_SIDE = 1024;       // ink.py _WORK_SIDE: larger inputs are box-reduced first
+  const MIN_CONTRAST = 0.2;     // ink.py: ink differs from paper by >= 20 %
+  const NOISE_CUT = 5.0;        // ... and by >= 5 noise sigmas
+  const ALPHA_CUT = 0.5;        // a mostly transparent canvas: half-opaque pixels are ink
+  const FLAT_BORDER = 0.1;      // border 5th/95th percentiles within 10 % of the median
+  const POLARITY_MARGIN = 0.1;  // deviations under 10 % do not vote on polarity
+  const MIN_EXTENT = 0.03;      // a component under 3 % of the shorter side is a speck ...
+  const MIN_AREA = 0.05;        // ... unless it holds >= 5 % of the largest one's pixels
+  const SIDE = 28, BOX = 20, CENTRE = 14.0;  // render.py: MNIST's canvas, box and centre
+  const THIN = 2.0, TARGET_WIDTH = 2.5, POOL_SIDE = 40;  // render.py stroke thickening
+  const f32 = Math.fround;
+  const INV255 = f32(1 / 255);
+
+  // Python's round(): halves go to the even neighbour.
+  function pyRound(x) {
+    const r = Math.round(x);
+    return Math.abs(x - Math.trunc(x)) === 0.5 ? 2 * Math.round(x / 2) : r;
+  }
+
+  // A (h, w) float32 map.
+  function grid(h, w) { return { h, w, d: new Float32Array(h * w) }; }
+
+  // ---------------------------------------------------------------------------------------
+  // Pillow's resampling (libImaging/Resample.c, Reduce.c) for mode F images
+
+  function sinc(x) {
+    if (x === 0.0) return 1.0;
+    x *= Math.PI;
+    return Math.sin(x) / x;
+  }
+  const LANCZOS = { support: 3.0, f: (x) => (-3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3) : 0.0) };
+  const BILINEAR = { support: 1.0, f: (x) => { x = Math.abs(x); return x < 1.0 ? 1.0 - x : 0.0; } };
+
+  // Resample.c precompute_coeffs: per output pixel, its first input pixel and weights.
+  function coeffs(inSize, in0, in1, outSize, filter) {
+    const scale = (f32(in1) - f32(in0)) / outSize;
+    const filterscale = Math.max(scale, 1.0);
+    const support = filter.support * filterscale;
+    const out = [];
+    for (let xx = 0; xx < outSize; xx++) {
+      const center = in0 + (xx + 0.5) * scale;
+      const ss = 1.0 / filterscale;
+      const xmin = Math.max(0, Math.trunc(center - support + 0.5));
+      const xmax = Math.min(inSize, Math.trunc(center + support + 0.5)) - xmin;
+      const k = new Float64Array(Math.max(0, xmax));
+      let ww = 0.0;
+      for (let x = 0; x < xmax; x++) { k[x] = filter.f((x + xmin - center + 0.5) * ss); ww += k[x]; }
+      if (ww !== 0.0) for (let x = 0; x < xmax; x++) k[x] /= ww;
+      out.push({ xmin, k });
+    }
+    return out;
+  }
+
+  // Image.resize(size, filter, box) for mode F: horizontal pass, then vertical (float32
+  // in between), each pass only when that axis changes, as ImagingResampleInner does.
+  function resample(src, outW, outH, filter, box) {
+    const [x0, y0, x1, y1] = box || [0, 0, src.w, src.h];
+    let img = src;
+    if (outW !== src.w || x0 !== 0 || x1 !== src.w) {
+      const cs = coeffs(src.w, x0, x1, outW, filter);
+      const tmp = grid(src.h, outW);
+      for (let y = 0; y < src.h; y++) {
+        for (let xx = 0; xx < outW; xx++) {
+          const { xmin, k } = cs[xx];
+          let s = 0.0;
+          for (let x = 0; x < k.length; x++) s += src.d[y * src.w + xmin + x] * k[x];
+          tmp.d[y * outW + xx] = s;
+        }
+      }
+      img = tmp;
+    }
+    if (outH !== src.h || y0 !== 0 || y1 !== src.h) {
+      const cs = coeffs(src.h, y0, y1, outH, filter);
+      const tmp = grid(outH, img.w);
+      for (let yy = 0; yy < outH; yy++) {
+        const { xmin, k } = cs[yy];
+        for (let x = 0; x < img.w; x++) {
+          let s = 0.0;
+          for (let y = 0; y < k.length; y++) s += img.d[(xmin + y) * img.w + x] * k[y];
+          tmp.d[yy * img.w + x] = s;
+        }
+      }
+      img = tmp;
+    }
+    return img;
+  }
+
+  // Image.reduce((fx, fy)) for mode F: block means; edge blocks average what they hold.
+  function reduceF(src, fx, fy) {
+    const w = Math.ceil(src.w / fx), h = Math.ceil(src.h / fy);
+    const out = grid(h, w);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let s = 0.0, n = 0;
+        for (let yy = y * fy; yy < Math.min(src.h, (y + 1) * fy); yy++) {
+          for (let xx = x * fx; xx < Math.min(src.w, (x + 1) * fx); xx++) { s += src.d[yy * src.w + xx]; n++; }
+        }
+        out.d[y * w + x] = s / n;
+      }
+    }
+    return out;
+  }
+
+  // Image.resize(size, LANCZOS, reducing_gap=3.0): box-reduce big shrinks first.
+  function lanczos(src, outW, outH) {
+    const fx = Math.trunc(src.w / outW / 3.0) || 1, fy = Math.trunc(src.h / outH / 3.0) || 1;
+    if (fx > 1 || fy > 1) {
+      return resample(reduceF(src, fx, fy), outW, outH, LANCZOS, [0, 0, src.w / fx, src.h / fy]);
+    }
+    return resample(src, outW, outH, LANCZOS, null);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // images/ink.py
+
+  function quantiles(values, qs) {   // nearest rank, as ink._quantiles
+    const sorted = Float64Array.from(values).sort();
+    return qs.map((q) => sorted[Math.min(sorted.length - 1, Math.trunc(q * sorted.length))]);
+  }
+
+  function median(values) {         // np.median: the mean of the middle two for even counts
+    const s = Float64Array.from(values).sort();
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  }
+
+  // ink._background: block medians, a 3x3 median over the block grid, bilinear upsampling.
+  function background(plane) {
+    const { h, w } = plane;
+    const step = Math.max(1, Math.trunc(Math.max(h, w) / 64));
+    const sh = Math.ceil(h / step), sw = Math.ceil(w / step);
+    const gh = Math.ceil(sh / 8), gw = Math.ceil(sw / 8);
+    const at = (r, c) => plane.d[Math.min(r, sh - 1) * step * w + Math.min(c, sw - 1) * step];
+    const blocks = grid(gh, gw);
+    const cell = new Float64Array(64);
+    for (let gy = 0; gy < gh; gy++) {
+      for (let gx = 0; gx < gw; gx++) {
+        for (let i = 0; i < 64; i++) cell[i] = at(gy * 8 + (i >> 3), gx * 8 + (i & 7));
+        blocks.d[gy * gw + gx] = median(cell);
+      }
+    }
+    const smooth = grid(gh, gw);      // ndimage.median_filter(size=3, mode="nearest")
+    const nine = new Float64Array(9);
+    for (let gy = 0; gy < gh; gy++) {
+      for (let gx = 0; gx < gw; gx++) {
+        let i = 0;
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const r = Math.min(gh - 1, Math.max(0, gy + dy)), c = Math.min(gw - 1, Math.max(0, gx + dx));
+            nine[i++] = blocks.d[r * gw + c];
+          }
+        }
+        smooth.d[gy * gw + gx] = median(nine);
+      }
+    }
+    const full = resample(smooth, gw * 8 * step, gh * 8 * step, BILINEAR, null);
+    const out = grid(h, w);
+    for (let y = 0; y < h; y++) out.d.set(full.d.subarray(y * full.w, y * full.w + w), y * w);
+    return out;
+  }
+
+  function paper(plane) {           // ink._paper: the border's median, or a smooth map
+    const { h, w, d } = plane;
+    const depth = Math.max(1, Math.trunc(Math.min(h, w) / 50));
+    const ring = [];
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (y < depth || y >= h - depth) ring.push(d[y * w + x]);
+      }
+    }
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < depth; x++) ring.push(d[y * w + x], d[y * w + w - 1 - x]);
+    }
+    const [p5, p50, p95] = quantiles(ring, [0.05, 0.5, 0.95]);
+    if (p95 - p50 < FLAT_BORDER && p50 - p5 < FLAT_BORDER) return p50;
+    return background(plane);
+  }
+
+  function otsu(ink, step) {        // ink._otsu on every step-th row and column
+    const hist = new Float64Array(256);
+    let n = 0;
+    for (let y = 0; y < ink.h; y += step) {
+      for (let x = 0; x < ink.w; x += step) { hist[Math.trunc(f32(ink.d[y * ink.w + x] * 255)) & 255]++; n++; }
+    }
+    let weight = 0, mean = 0;
+    const ws = new Float64Array(256), ms = new Float64Array(256);
+    for (let i = 0; i < 256; i++) { weight += hist[i] / n; mean += (hist[i] / n) * i; ws[i] = weight; ms[i] = mean; }
+    let best = 0, arg = 0;
+    for (let i = 0; i < 256; i++) {
+      const spread = ws[i] * (1 - ws[i]);
+      const between = spread > 0 ? (mean * ws[i] - ms[i]) ** 2 / spread : 0;
+      if (between > best) { best = between; arg = i; }
+    }
+    return (arg + 1) / 255;
+  }
+
+  function noise(raw) {             // ink._noise: median neighbour step of every 8th row
+    const steps = [];
+    for (let y = 0; y < raw.h; y += 8) {
+      for (let x = 1; x < raw.w; x++) steps.push(Math.abs(f32(raw.d[y * raw.w + x] - raw.d[y * raw.w + x - 1])));
+    }
+    return quantiles(steps, [0.5])[0] / 0.954;
+  }
+
+  // ink._paper_ink: contrast to the paper for either polarity, and the polarity vote.
+  function paperInk(planes) {
+    const { h, w } = planes[0];
+    const papers = planes.map(paper);
+    const level = (p, i) => (typeof p === "number" ? p : p.d[i]);
+    const diffs = planes.map((pl, c) => { const g = grid(h, w); for (let i = 0; i < h * w; i++) g.d[i] = pl.d[i] - level(papers[c], i); return g; });
+    let lighter = 0, darker = 0;
+    for (let y = 0; y < h; y += 2) {
+      for (let x = 0; x < w; x += 2) {
+        let g = 0;
+        for (const df of diffs) g += df.d[y * w + x];
+        g = f32(g * f32(1 / diffs.length));
+        lighter += Math.max(0, g - POLARITY_MARGIN);
+        darker += Math.max(0, -g - POLARITY_MARGIN);
+      }
+    }
+    const light = lighter > darker;
+    const raw = grid(h, w), ink = grid(h, w);
+    for (let i = 0; i < h * w; i++) {
+      let best = -Infinity;
+      diffs.forEach((df, c) => {
+        const p = level(papers[c], i);
+        best = Math.max(best, light ? df.d[i] / Math.max(1 - p, 0.1) : df.d[i] / -Math.max(p, 0.1));
+      });
+      raw.d[i] = best;
+      ink.d[i] = Math.min(1, Math.max(0, raw.d[i]));
+    }
+    return { ink, inverted: !light, noise: noise(raw) };
+  }
+
+  // Pillow's L conversion of RGB (ITU-R 601-2 luma in 16-bit fixed point).
+  function luma(r, g, b) { return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16; }
+
+  // ink._ink_map for RGBA pixels: a mostly transparent canvas is read by its opacity.
+  function inkMap(px) {
+    const { w, h, data } = px;
+    let clear = 0;
+    for (let i = 0; i < w * h; i++) clear += data[4 * i + 3] < 128;
+    if (clear * 2 >= w * h) {
+      const step = Math.max(1, Math.trunc(Math.max(h, w) / 64));
+      let sum = 0, count = 0;
+      for (let y = 0; y < h; y += step) {
+        for (let x = 0; x < w; x += step) {
+          const o = 4 * (y * w + x);
+          if (data[o + 3] >= 128) { sum += luma(data[o], data[o + 1], data[o + 2]); count++; }
+        }
+      }
+      const ink = grid(h, w);
+      for (let i = 0; i < w * h; i++) ink.d[i] = data[4 * i + 3] * INV255;
+      return { ink, cut: ALPHA_CUT, inverted: count > 0 && sum / count < 128 };
+    }
+    let grey = true;
+    for (let i = 0; i < w * h && grey; i++) grey = data[4 * i] === data[4 * i + 1] && data[4 * i + 1] === data[4 * i + 2];
+    const planes = (grey ? [0] : [0, 1, 2]).map((c) => {
+      const g = grid(h, w);
+      for (let i = 0; i < w * h; i++) {
+        const a = f32(data[4 * i + 3] * INV255);
+        g.d[i] = f32(data[4 * i + c] * INV255) * a + (1 - a);   // composited on white
+      }
+      return g;
+    });
+    const { ink, inverted, noise: sigma } = paperInk(planes);
+    const cut = Math.max(otsu(ink, ink.d.length > 40000 ? 2 : 1), MIN_CONTRAST, NOISE_CUT * sigma);
+    return { ink, cut, inverted };
+  }
+
+  // ink._components: 8-connected labels inside the ink's bounding box, specks marked.
+  function components(ink, cut) {
+    const { h, w } = ink;
+    const labels = new Int32Array(h * w);
+    const boxes = [];                    // [top, left, bottom, right) per label - 1
+    const areas = [];
+    const stack = new Int32Array(h * w);
+    for (let start = 0; start < h * w; start++) {
+      if (labels[start] || !(ink.d[start] > cut)) continue;
+      const id = boxes.length + 1;
+      const box = [h, w, 0, 0];
+      let top = 0, area = 0;
+      stack[top++] = start;
+      labels[start] = id;
+      while (top) {
+        const i = stack[--top], y = (i / w) | 0, x = i - y * w;
+        area++;
+        box[0] = Math.min(box[0], y); box[1] = Math.min(box[1], x);
+        box[2] = Math.max(box[2], y + 1); box[3] = Math.max(box[3], x + 1);
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const yy = y + dy, xx = x + dx, j = yy * w + xx;
+            if (yy < 0 || yy >= h || xx < 0 || xx >= w || labels[j] || !(ink.d[j] > cut)) continue;
+            labels[j] = id;
+            stack[top++] = j;
+          }
+        }
+      }
+      boxes.push(box);
+      areas.push(area);
+    }
+    const big = boxes.map((b) => Math.max(b[2] - b[0], b[3] - b[1]) >= Math.max(3.0, MIN_EXTENT * Math.min(h, w)));
+    const keep = big.slice();
+    if (boxes.length > 1 && big.some(Boolean)) {
+      const largest = Math.max(...areas.filter((_, i) => big[i]));
+      areas.forEach((a, i) => { if (a >= MIN_AREA * largest) keep[i] = true; });
+    }
+    return { labels, boxes, keep };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // images/render.py
+
+  function strokeWidth(own, h, w) {   // 2 * area / perimeter
+    let area = 0, edges = 0;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const v = own[y * w + x];
+        area += v;
+        if (y > 0) edges += v !== own[(y - 1) * w + x];
+        if (x > 0) edges += v !== own[y * w + x - 1];
+      }
+    }
+    for (const y of [0, h - 1]) for (let x = 0; x < w; x++) edges += own[y * w + x];
+    for (const x of [0, w - 1]) for (let y = 0; y < h; y++) edges += own[y * w + x];
+    return (2.0 * area) / Math.max(edges, 1);
+  }
+
+  function maxPool(src, pool) {
+    const out = grid(Math.ceil(src.h / pool), Math.ceil(src.w / pool));
+    for (let y = 0; y < src.h; y++) {
+      for (let x = 0; x < src.w; x++) {
+        const o = ((y / pool) | 0) * out.w + ((x / pool) | 0);
+        out.d[o] = Math.max(out.d[o], src.d[y * src.w + x]);
+      }
+    }
+    return out;
+  }
+
+  // render._thicken: grey dilation with a disk so thin strokes are ~2.5 px at 20 px.
+  function thicken(soft, width) {
+    const pool = Math.max(1, Math.trunc(Math.max(soft.h, soft.w) / POOL_SIDE));
+    if (pool > 1) soft = maxPool(soft, pool);
+    const pooledWidth = width / pool + (pool - 1) / pool;
+    const ratio = TARGET_WIDTH / BOX;
+    const grow = (ratio * Math.max(soft.h, soft.w) - pooledWidth) / (1 - ratio);
+    const diameter = pyRound(grow) + 1;
+    if (diameter < 2) return soft;
+    const margin = (diameter >> 1) + 1;
+    const radius = (diameter - 1) / 2;
+    const disk = [];
+    for (let dy = 0; dy < diameter; dy++) {
+      for (let dx = 0; dx < diameter; dx++) {
+        if ((dy - radius) ** 2 + (dx - radius) ** 2 <= (radius + 0.5) ** 2) disk.push([dy - (diameter >> 1), dx - (diameter >> 1)]);
+      }
+    }
+    const ph = soft.h + 2 * margin, pw = soft.w + 2 * margin;
+    const thick = grid(ph, pw);
+    let top = ph, left = pw, bottom = 0, right = 0;
+    for (let y = 0; y < ph; y++) {
+      for (let x = 0; x < pw; x++) {
+        let m = 0;
+        for (const [dy, dx] of disk) {
+          const sy = y + dy - margin, sx = x + dx - margin;
+          if (sy >= 0 && sy < soft.h && sx >= 0 && sx < soft.w) m = Math.max(m, soft.d[sy * soft.w + sx]);
+        }
+        thick.d[y * pw + x] = m;
+        if (m) { top = Math.min(top, y); left = Math.min(left, x); bottom = Math.max(bottom, y + 1); right = Math.max(right, x + 1); }
+      }
+    }
+    return crop(thick, top, left, bottom, right);
+  }
+
+  function crop(src, top, left, bottom, right) {
+    const out = grid(bottom - top, right - left);
+    for (let y = top; y < bottom; y++) out.d.set(src.d.subarray(y * src.w + left, y * src.w + right), (y - top) * out.w);
+    return out;
+  }
+
+  function fit20(soft, own, width) {   // render._fit20: longer side to 20 px, peak 1
+    if ((width * BOX) / Math.max(soft.h, soft.w) < THIN) {
+      const masked = grid(soft.h, soft.w);
+      for (let i = 0; i < masked.d.length; i++) masked.d[i] = own[i] ? soft.d[i] : 0;
+      soft = thicken(masked, width);
+    }
+    const scale = BOX / Math.max(soft.h, soft.w);
+    const small = lanczos(soft, Math.max(1, pyRound(soft.w * scale)), Math.max(1, pyRound(soft.h * scale)));
+    let peak = 0;
+    for (let i = 0; i < small.d.length; i++) { small.d[i] = Math.min(1, Math.max(0, small.d[i])); peak = Math.max(peak, small.d[i]); }
+    if (peak > 0) for (let i = 0; i < small.d.length; i++) small.d[i] = small.d[i] / peak;
+    return small;
+  }
+
+  function place28(fit) {              // render._place28: centre of mass at (14, 14)
+    let total = 0, sy = 0, sx = 0;
+    for (let y = 0; y < fit.h; y++) {
+      for (let x = 0; x < fit.w; x++) { const v = fit.d[y * fit.w + x]; total += v; sy += v * y; sx += v * x; }
+    }
+    const cy = total > 0 ? sy / total : (fit.h - 1) / 2, cx = total > 0 ? sx / total : (fit.w - 1) / 2;
+    const top = Math.min(Math.max(pyRound(CENTRE - cy), 0), SIDE - fit.h);
+    const left = Math.min(Math.max(pyRound(CENTRE - cx), 0), SIDE - fit.w);
+    const out = new Uint8Array(SIDE * SIDE);
+    for (let y = 0; y < fit.h; y++) {
+      for (let x = 0; x < fit.w; x++) out[(top + y) * SIDE + left + x] = Math.trunc(f32(f32(fit.d[y * fit.w + x] * 255) + 0.5));
+    }
+    return out;
+  }
+
+  // Box-reduce RGBA pixels by an integer factor (inputs over 1024 px a side).
+  function reducePixels(px, factor) {
+    const w = Math.ceil(px.w / factor), h = Math.ceil(px.h / factor);
+    const data = new Uint8ClampedArray(w * h * 4);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const sum = [0, 0, 0, 0];
+        let n = 0;
+        for (let yy = y * factor; yy < Math.min(px.h, (y + 1) * factor); yy++) {
+          for (let xx = x * factor; xx < Math.min(px.w, (x + 1) * factor); xx++) {
+            for (let c = 0; c < 4; c++) sum[c] += px.data[4 * (yy * px.w + xx) + c];
+            n++;
+          }
+        }
+        for (let c = 0; c < 4; c++) data[4 * (y * w + x) + c] = Math.round(sum[c] / n);
+      }
+    }
+    return { w, h, data };
+  }
+
+  // render.to_mnist for an ImageData: {image28 (784 uint8), found, inkFraction, inverted}.
+  function toMnist(imageData) {
+    let px = { w: imageData.width, h: imageData.height, data: imageData.data };
+    const factor = Math.max(1, Math.ceil(Math.max(px.w, px.h) / WORK_SIDE));
+    if (factor > 1) px = reducePixels(px, factor);
+    const { ink, cut, inverted } = inkMap(px);
+    const { labels, boxes, keep } = components(ink, cut);
+    const ids = new Set(boxes.map((_, i) => i + 1).filter((id) => keep[id - 1]));
+    if (!ids.size) return { image28: new Uint8Array(SIDE * SIDE), found: false, inkFraction: 0, inverted };
+    const kept = [...ids].map((id) => boxes[id - 1]);
+    const [top, left] = [Math.min(...kept.map((b) => b[0])), Math.min(...kept.map((b) => b[1]))];
+    const [bottom, right] = [Math.max(...kept.map((b) => b[2])), Math.max(...kept.map((b) => b[3]))];
+    const h = bottom - top, w = right - left;
+    const own = new Uint8Array(h * w), soft = grid(h, w);
+    let hiSum = 0, count = 0;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = (top + y) * ink.w + left + x;
+        own[y * w + x] = ids.has(labels[i]) ? 1 : 0;
+        if (own[y * w + x]) { hiSum += ink.d[i]; count++; }
+      }
+    }
+    const lo = cut / 2, hi = hiSum / count;   // render_piece: stroke strength maps to white
+    const gain = f32(1 / Math.max(hi - lo, 1e-3));
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = (top + y) * ink.w + left + x;
+        const other = labels[i] > 0 && !own[y * w + x];  // specks, other digits: blanked
+        soft.d[y * w + x] = other ? 0 : Math.min(1, Math.max(0, f32(f32(ink.d[i] - lo) * gain)));
+      }
+    }
+    const image28 = place28(fit20(soft, own, strokeWidth(own, h, w)));
+    return { image28, found: true, inkFraction: count / (ink.w * ink.h), inverted };
+  }
+
+  window.mnistPreprocess = { toMnist };
+})();
