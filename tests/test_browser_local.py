@@ -1,0 +1,263 @@
+"""Reading digits in the browser with no server: the JavaScript port of ``to_mnist`` against
+the Python one, the static site from ``file://`` with the network off, the served page's
+switch, and the cold and warm latency measured in headless Chromium.
+
+The static site is built once by the CLI (``mnist-digits site build``) and needs the
+vendored onnxruntime-web (``scripts/vendor-js.sh``, run by ``make setup``).
+"""
+
+from __future__ import annotations
+
+import base64
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import imagegen
+import numpy as np
+import pytest
+from components import missing
+from test_web_browser import (  # the browser and the served app, shared with the page's tests
+    _canvas_box,
+    _digit_paths,
+    _mouse_paths,
+    _reset,
+    _settle_ms,
+    _settled,
+    _watch_policy,
+    browser,  # noqa: F401  (a fixture)
+    site,  # noqa: F401  (a fixture)
+)
+from webhelp import SIDE, canvas_digit, png_bytes
+
+from mnist_digits.predict import SHIPPED_ONNX, Predictor
+
+PENS = (4, 10, 18, 28)  # logical px on the 280 px canvas: thin (thickened) to very bold
+# (height as a share of the side, centre x, centre y, slant in degrees)
+PLACES = ((0.62, 0.5, 0.5, 0), (0.35, 0.3, 0.32, 8), (0.88, 0.5, 0.5, -6), (0.5, 0.66, 0.6, 14))
+INK = "#141826"  # the page's ink colour (app.js)
+
+DRAW_AND_READ = f"""async (specs) => {{
+  const out = [];
+  for (const spec of specs) {{
+    const c = document.createElement("canvas");
+    c.width = c.height = {SIDE};
+    const x = c.getContext("2d");
+    x.lineCap = "round"; x.lineJoin = "round"; x.lineWidth = spec.pen;
+    x.strokeStyle = x.fillStyle = "{INK}";
+    for (const s of spec.strokes) {{
+      x.beginPath(); x.moveTo(s[0][0], s[0][1]);
+      for (const p of s.slice(1)) x.lineTo(p[0], p[1]);
+      x.stroke();
+    }}
+    const a = await window.mnistLocal.read(c);
+    out.push({{ png: c.toDataURL("image/png"), input28: a.input28, digit: a.digit }});
+  }}
+  return out;
+}}"""
+
+DECODE_AND_READ = """async (pngs) => {
+  const out = [];
+  for (const b64 of pngs) {
+    const blob = await (await fetch("data:image/png;base64," + b64)).blob();
+    const a = await window.mnistLocal.read(await createImageBitmap(blob));
+    out.push({ input28: a.input28, digit: a.digit });
+  }
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def static_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``mnist-digits site build OUT`` with the shipped model, through the CLI."""
+    from mnist_digits.web.site import VENDOR
+
+    if not (VENDOR / "VERSION").is_file():
+        missing(f"onnxruntime-web is not vendored in {VENDOR}: run `make setup`")
+    out = tmp_path_factory.mktemp("site") / "digits"
+    cmd = [sys.executable, "-m", "mnist_digits", "site", "build", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (out / "index.html").is_file() and (out / "vendor" / "ort-wasm.js").is_file()
+    return out
+
+
+@pytest.fixture(scope="module")
+def reader() -> Predictor:
+    """The server's reader of the same model the site carries."""
+    return Predictor.from_checkpoint(SHIPPED_ONNX)
+
+
+@pytest.fixture
+def offline(browser: Any, static_site: Path) -> Iterator[tuple[Any, list[str]]]:  # noqa: F811
+    """The static site from file:// with the network off; every non-file request is refused
+    and recorded."""
+    context = browser.new_context(viewport={"width": 1200, "height": 860}, offline=True)
+    asked: list[str] = []
+
+    def guard(route: Any) -> None:
+        url = route.request.url
+        if url.startswith("file:"):
+            route.continue_()
+        else:
+            asked.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    tab = context.new_page()
+    errors: list[str] = []  # a file the page names but the site lacks, a script that throws
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto((static_site / "index.html").as_uri())
+    tab.wait_for_selector("#bars li")
+    yield tab, asked
+    context.close()
+    assert errors == []
+
+
+def _strokes(digit: int, height: float, cx: float, cy: float, slant: float) -> list[Any]:
+    """The digit's pen strokes in canvas pixels, slanted by ``slant`` degrees."""
+    h = height * SIDE
+    w = 0.65 * h
+    shear = np.tan(np.radians(slant))
+    return [
+        [[cx * SIDE + (px - 0.5) * w - shear * (py - 0.5) * h, cy * SIDE + (py - 0.5) * h]
+         for px, py in stroke]
+        for stroke in imagegen.digit_strokes(digit)
+    ]  # fmt: skip
+
+
+def _compare(reader: Predictor, pngs: list[bytes], seen: list[dict[str, Any]]) -> tuple[Any, Any]:
+    """Per image: mean |browser - server| grey level of the 28x28 input, and digits agreeing."""
+    ours = reader.predict(pngs)
+    pairs = list(zip(seen, ours, strict=True))
+    gaps = np.array([np.abs(np.array(s["input28"], float) - p.input28).mean() for s, p in pairs])
+    same = np.array([s["digit"] == p.digit for s, p in pairs])
+    return gaps, same
+
+
+def test_browser_preprocessing_matches_the_server(
+    offline: tuple[Any, list[str]], reader: Predictor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tab, _ = offline
+    specs = [
+        {"pen": pen, "strokes": _strokes(d, *place)}
+        for d in range(10)
+        for pen in PENS
+        for place in PLACES
+    ]
+    drawn = tab.evaluate(DRAW_AND_READ, specs)  # 160 drawings made and read in Chromium
+    pngs = [base64.b64decode(item["png"].split(",", 1)[1]) for item in drawn]
+    gaps, same = _compare(reader, pngs, drawn)
+    # Uploads: the tests' own canvas PNGs and dressed images (paper, photos, grey, colour).
+    uploads = [canvas_digit(d) for d in range(10)]
+    uploads += [png_bytes(img) for img, _, _ in imagegen.make_user_images(20, seed=15)]
+    sent = [base64.b64encode(png).decode() for png in uploads]
+    up_gaps, up_same = _compare(reader, uploads, tab.evaluate(DECODE_AND_READ, sent))
+    with capsys.disabled():
+        print(
+            f"\nparity, {len(gaps)} canvas drawings: mean |browser - server| "
+            f"{gaps.mean():.3f} grey levels (worst {gaps.max():.2f}), digits agree "
+            f"{same.mean():.1%}; {len(up_gaps)} uploads: {up_gaps.mean():.3f} "
+            f"(worst {up_gaps.max():.2f}), digits agree {up_same.mean():.1%}"
+        )
+    assert gaps.mean() <= 1.0 and same.mean() >= 0.99
+    assert up_gaps.mean() <= 1.0 and up_same.mean() >= 0.95
+
+
+def test_static_site_reads_from_file_with_the_network_off(
+    offline: tuple[Any, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    tab, asked = offline
+    assert tab.is_checked("#local-read") and tab.is_disabled("#local-read")
+    assert not tab.is_visible("label[for=mode-number]")  # number mode is the server's
+    box = _canvas_box(tab)
+    read, settle = [], []
+    for i in range(20):
+        digit = i % 10
+        _reset(tab)
+        _mouse_paths(tab, _digit_paths(digit, box, cx=0.42 + 0.16 * (i // 10), size=0.62))
+        read.append(_settled(tab) == str(digit))
+        settle.append(_settle_ms(tab))
+    stats = tab.evaluate("window.mnistLocal.stats")
+    card = tab.text_content("#local-card") or ""
+    with capsys.disabled():
+        print(
+            f"\nstatic site from file://, network off: {sum(read)}/20 drawn digits read; "
+            f"runtime + model loaded in {stats['loadMs']:.0f} ms; per read (warm) median "
+            f"{statistics.median(stats['reads']):.1f} ms; pen up to answer shown median "
+            f"{statistics.median(settle)} ms, worst {max(settle)} ms"
+        )
+    assert sum(read) == 20
+    assert asked == []  # not one request left the page
+    assert card.startswith("Reading in this browser: cnn-small")
+
+
+def test_cold_start_from_file(
+    browser: Any,  # noqa: F811
+    static_site: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Page load to the first answer, for a drawing that is waiting as the page opens."""
+    context = browser.new_context(offline=True)
+    tab = context.new_page()
+    tab.goto((static_site / "index.html").as_uri())
+    spec = [{"pen": 18, "strokes": _strokes(4, 0.62, 0.5, 0.5, 0)}]
+    timed = DRAW_AND_READ.replace("return out;", "return [out[0], performance.now()];")
+    answer, cold_ms = tab.evaluate(timed, spec)  # performance.now(): ms since navigation
+    context.close()
+    with capsys.disabled():
+        print(f"\ncold start from file://: page load to first answer {cold_ms:.0f} ms")
+    assert answer["digit"] == 4
+
+
+def test_served_page_switch(browser: Any, site: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    context = browser.new_context(viewport={"width": 1200, "height": 860})
+    tab = context.new_page()
+    refused = _watch_policy(tab)
+    api: list[str] = []
+    tab.on("request", lambda r: api.append(r.url) if "/api/predict" in r.url else None)
+    tab.goto(site)
+    tab.wait_for_selector("#bars li")
+    assert not tab.is_checked("#local-read")  # off by default when served
+    box = _canvas_box(tab)
+    _mouse_paths(tab, _digit_paths(7, box))
+    assert _settled(tab) == "7" and api  # the server read it
+    tab.click("label[for=local-read]")
+    tab.wait_for_function("() => window.mnistLocal.stats.loadMs !== null", timeout=30_000)
+    load_ms = tab.evaluate("window.mnistLocal.stats.loadMs")
+    served = len(api)
+    for digit in (3, 5, 8):
+        _reset(tab)
+        _mouse_paths(tab, _digit_paths(digit, box))
+        assert _settled(tab) == str(digit)
+    assert len(api) == served  # the browser read them itself
+    card = tab.text_content("#local-card") or ""
+    assert tab.is_visible("#local-card") and "cnn-small" in card
+    tab.click("label[for=local-read]")  # off again: back to the server
+    _reset(tab)
+    _mouse_paths(tab, _digit_paths(2, box))
+    assert _settled(tab) == "2" and len(api) > served
+    context.close()
+    with capsys.disabled():
+        print(f"\nserved page, switch on: runtime + model fetched and loaded in {load_ms:.0f} ms")
+    assert not refused, refused  # the wasm compiles under the page's CSP
+
+
+def test_site_build_refuses_and_replaces(static_site: Path, tmp_path: Path) -> None:
+    from mnist_digits.web.site import SiteError, build_site
+
+    with pytest.raises(SiteError, match="already exists; choose a new folder or pass --force"):
+        build_site(static_site)
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    build_site(out, force=True)
+    assert not (out / "old.txt").exists() and (out / "model.onnx").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no temp folder left beside it
+    with pytest.raises(Exception, match="does not exist"):
+        build_site(tmp_path / "other", tmp_path / "missing.onnx")
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
