@@ -249,6 +249,7 @@ def test_routes_store_list_show_export_and_delete(predictor: Any, tmp_path: Path
         assert made.status_code == 201, made.text
         sample = made.json()
         assert (sample["label"], sample["kind"], sample["predicted"]) == (1, "correction", 7)
+        assert sample["fingerprint"] == client.get("/api/model").json()["fingerprint"]
         assert sample["fingerprint"].startswith(predictor.meta.model + "-")
         png = canvas_digit(4)
         form = {"label": "4", "kind": "collect", "writer": "ann"}
@@ -415,3 +416,44 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
         assert main(["samples", "export", str(tmp_path / "out"), *argv]) == 2
         err = capsys.readouterr().err
         assert says in err and err.count("\n") == 1
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(
+    ("method", "path", "mode"),
+    [
+        ("POST", "/api/samples", "positive"),
+        ("POST", "/api/samples", "negative"),
+        ("GET", "/api/samples", "positive"),
+        ("GET", "/api/samples", "negative"),
+        ("GET", "/api/samples/export", "negative"),
+        ("GET", "/api/samples/{sample_id}/input.png", "negative"),
+        ("DELETE", "/api/samples/{sample_id}", "negative"),
+    ],
+)
+def test_samples_routes_never_fail(
+    predictor: Any, tmp_path: Path, method: str, path: str, mode: str
+) -> None:
+    """Schemathesis on the samples routes (as ``test_web_fuzz`` on the others): never a 5xx."""
+    fuzzing = pytest.importorskip("test_web_fuzz")
+
+    from mnist_digits.web.app import create_app
+    from mnist_digits.web.ratelimit import RateLimiter
+    from mnist_digits.web.settings import Settings
+
+    app = create_app(Settings(samples=str(tmp_path / "samples.sqlite3")), predictor)
+    app.state.rate_limiter = RateLimiter(rate=1e6, burst=10**6)  # fuzz the routes, not the 429
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        schema = fuzzing.schemathesis.openapi.from_asgi("/openapi.json", app)
+    chosen = fuzzing.POSITIVE if mode == "positive" else fuzzing.NEGATIVE
+    fuzzing.fuzz(schema, method, path, chosen, fuzzing.EXAMPLES)
+
+
+def test_ids_out_of_sqlite_range_are_no_sample(tmp_path: Path) -> None:
+    store = SampleStore(tmp_path / "s.sqlite3")
+    add(store, 1)
+    for bad in (0, -1, 2**63, 10**30):
+        assert store.get(bad) is None and store.image(bad) is None
+        assert store.input28(bad) is None and not store.delete(bad)
+    assert store.list(offset=10**30) == [] and store.count() == 1

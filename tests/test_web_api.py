@@ -229,6 +229,11 @@ def test_openapi_documents_every_route_and_both_body_types(client: TestClient) -
         "/api/predict/batch",
         "/api/health",
         "/api/model",
+        "/api/samples",
+        "/api/samples/config",
+        "/api/samples/export",
+        "/api/samples/{sample_id}",
+        "/api/samples/{sample_id}/input.png",
     }
     content = spec["paths"]["/api/predict"]["post"]["requestBody"]["content"]
     assert set(content) == {"application/json", "multipart/form-data"}

@@ -14,7 +14,6 @@ writes.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import zipfile
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from PIL import Image
@@ -32,7 +32,7 @@ from mnist_digits.predict import Predictor
 from mnist_digits.samples.export import DEFAULT_TEST_SHARE, build_export
 from mnist_digits.samples.store import MAX_PAGE, Sample, SampleStore, default_path
 from mnist_digits.web import schemas
-from mnist_digits.web.api import ERRORS, PredictorDep, WorkDep, get_settings
+from mnist_digits.web.api import ERRORS, PredictorDep, WorkDep, fingerprint, get_settings
 from mnist_digits.web.inputs import Upload, decode_base64, to_source
 from mnist_digits.web.ratelimit import BURST, RATE, RateLimiter
 from mnist_digits.web.settings import Settings
@@ -44,16 +44,13 @@ SAMPLE_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.Error, "description": "no sample with that id"},
     429: {"model": schemas.Error, "description": "too many writes; retry after `Retry-After`"},
 }
+# SQLite's integers are 64-bit: a larger id or offset is refused as a 422, not an overflow.
+MAX_INT = 2**63 - 1
+SampleId = Annotated[int, PathParam(ge=1, le=MAX_INT)]
 OFF = (
     "this server does not collect samples (MNIST_DIGITS_COLLECT=0); ask its operator to turn "
     "collection on"
 )
-
-
-def fingerprint(predictor: Predictor) -> str:
-    """Which weights answer: the model's name and 12 hex digits of its self-description."""
-    digest = hashlib.sha256(predictor.meta.to_json().encode()).hexdigest()[:12]
-    return f"{predictor.meta.model}-{digest}"
 
 
 async def get_store(
@@ -79,6 +76,29 @@ async def limited(request: Request) -> None:
 StoreDep = Annotated[SampleStore, Depends(get_store)]
 
 
+def _sample_body() -> dict[str, Any]:
+    """OpenAPI request body of ``POST /api/samples``, which reads JSON or multipart itself."""
+    form = {
+        "type": "object",
+        "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "label": {"type": "integer", "minimum": 0, "maximum": 9},
+            "kind": {"type": "string", "enum": ["correction", "collect"]},
+            "writer": {"type": "string", "maxLength": 64},
+        },
+        "required": ["file", "label"],
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": schemas.SampleRequest.model_json_schema()},
+                "multipart/form-data": {"schema": form},
+            },
+        }
+    }
+
+
 @router.get("/config", response_model=schemas.SamplesConfig, summary="Is collection on?")
 async def config(settings: Annotated[Settings, Depends(get_settings)]) -> schemas.SamplesConfig:
     """Whether the page should offer corrections and collect mode."""
@@ -91,6 +111,7 @@ async def config(settings: Annotated[Settings, Depends(get_settings)]) -> schema
     status_code=201,
     responses=SAMPLE_ERRORS,
     dependencies=[Depends(limited)],
+    openapi_extra=_sample_body(),
     summary="Store a correction or a collected drawing",
 )
 async def add_sample(
@@ -186,7 +207,7 @@ def _invalid(where: str, message: str) -> RequestValidationError:
 async def list_samples(
     store: StoreDep,
     kind: schemas.SampleKind | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> schemas.SampleList:
     """Stored samples in id order, `limit` at a time from `offset`, without their images."""
@@ -231,7 +252,7 @@ async def export_samples(
     response_class=Response,
     summary="The 28×28 input the model read",
 )
-async def sample_input(sample_id: int, store: StoreDep) -> Response:
+async def sample_input(sample_id: SampleId, store: StoreDep) -> Response:
     """The stored 28×28 input as a PNG, white digit on black."""
     grid = await run_in_threadpool(store.input28, sample_id)
     if grid is None:
@@ -249,7 +270,7 @@ async def sample_input(sample_id: int, store: StoreDep) -> Response:
     dependencies=[Depends(limited)],
     summary="Delete a sample",
 )
-async def delete_sample(sample_id: int, store: StoreDep) -> Response:
+async def delete_sample(sample_id: SampleId, store: StoreDep) -> Response:
     """Remove one sample (404 when there is none with that id)."""
     if not await run_in_threadpool(store.delete, sample_id):
         raise HTTPException(404, f"no sample {sample_id}; list them with GET /api/samples")
