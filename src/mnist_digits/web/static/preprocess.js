@@ -404,11 +404,37 @@
     return small;
   }
 
-  function place28(fit) {              // render._place28: centre of mass at (14, 14)
-    let total = 0, sy = 0, sx = 0;
-    for (let y = 0; y < fit.h; y++) {
-      for (let x = 0; x < fit.w; x++) { const v = fit.d[y * fit.w + x]; total += v; sy += v * y; sx += v * x; }
+  // numpy's float32 sum of a contiguous run (pairwise, 8 accumulators, blocks of 128): a
+  // symmetric digit's centre of mass lies on a half pixel, where the rounding of the sums
+  // decides which way it goes, so they are summed as numpy sums them.
+  function sum32(d, start, n) {
+    if (n < 8) {
+      let res = -0.0;
+      for (let i = 0; i < n; i++) res = f32(res + d[start + i]);
+      return res;
     }
+    if (n <= 128) {
+      const r = Array.from(d.subarray(start, start + 8));
+      let i = 8;
+      for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] = f32(r[j] + d[start + i + j]);
+      let res = f32(f32(f32(r[0] + r[1]) + f32(r[2] + r[3])) + f32(f32(r[4] + r[5]) + f32(r[6] + r[7])));
+      for (; i < n; i++) res = f32(res + d[start + i]);
+      return res;
+    }
+    let n2 = Math.trunc(n / 2);
+    n2 -= n2 % 8;
+    return f32(sum32(d, start, n2) + sum32(d, start + n2, n - n2));
+  }
+
+  function place28(fit) {              // render._place28: centre of mass at (14, 14)
+    const total = sum32(fit.d, 0, fit.h * fit.w);
+    let sy = 0, sx = 0;
+    const cols = new Float32Array(fit.w);  // fit.sum(axis=0): rows added one after another
+    for (let y = 0; y < fit.h; y++) {
+      sy += sum32(fit.d, y * fit.w, fit.w) * y;   // fit.sum(axis=1) @ arange, in float64
+      for (let x = 0; x < fit.w; x++) cols[x] = y ? cols[x] + fit.d[y * fit.w + x] : fit.d[x];
+    }
+    for (let x = 0; x < fit.w; x++) sx += cols[x] * x;
     const cy = total > 0 ? sy / total : (fit.h - 1) / 2, cx = total > 0 ? sx / total : (fit.w - 1) / 2;
     const top = Math.min(Math.max(pyRound(CENTRE - cy), 0), SIDE - fit.h);
     const left = Math.min(Math.max(pyRound(CENTRE - cx), 0), SIDE - fit.w);
