@@ -457,3 +457,47 @@ def test_ids_out_of_sqlite_range_are_no_sample(tmp_path: Path) -> None:
         assert store.get(bad) is None and store.image(bad) is None
         assert store.input28(bad) is None and not store.delete(bad)
     assert store.list(offset=10**30) == [] and store.count() == 1
+
+
+@pytest.mark.slow  # three server processes start: ~20 s on the loaded 2-core box
+def test_two_server_workers_store_at_once(tmp_path: Path) -> None:
+    """``serve --workers 2`` with one database: every sample sent at once is stored, whole."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from webhelp import canvas_digit, data_url, start_server
+
+    from mnist_digits.predict import SHIPPED_ONNX
+
+    if not SHIPPED_ONNX.is_file():
+        pytest.skip(f"{SHIPPED_ONNX} is not built (make shipped-onnx)")
+    db = tmp_path / "home" / "samples.sqlite3"
+    # The ONNX model: the three processes start without importing PyTorch.
+    args = ("--workers", "2", "--samples", str(db))
+    server = start_server(str(SHIPPED_ONNX), tmp_path / "log", *args)
+
+    def send(i: int) -> int:
+        body = {
+            "image": data_url(canvas_digit(i % 10)),
+            "label": i % 10,
+            "kind": "collect",
+            "writer": f"w{i % 4}",
+        }
+        request = urllib.request.Request(
+            f"{server.url}/api/samples",
+            json.dumps(body).encode(),
+            {"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 201
+            return int(json.loads(answer.read())["id"])
+
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            ids = list(pool.map(send, range(24)))  # within one client's burst of 30
+    finally:
+        assert server.stop() == 0
+    store = SampleStore(db)
+    assert sorted(ids) == list(range(1, 25)) and store.count() == 24
+    assert store.integrity() == "ok"
+    assert sorted(store.labelled().labels.tolist()) == sorted(i % 10 for i in range(24))

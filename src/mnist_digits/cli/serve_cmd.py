@@ -18,8 +18,8 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
         formatter_class=fmt,
         description="Serve the page where you draw a digit and see it read live (at /), and "
         "the REST API (/api/predict, docs at /docs). Settings also come from "
-        "MNIST_DIGITS_MODEL, MNIST_DIGITS_MAX_UPLOAD, MNIST_DIGITS_CORS_ORIGINS and "
-        "MNIST_DIGITS_BODY_TIMEOUT.",
+        "MNIST_DIGITS_MODEL, MNIST_DIGITS_MAX_UPLOAD, MNIST_DIGITS_CORS_ORIGINS, "
+        "MNIST_DIGITS_BODY_TIMEOUT, MNIST_DIGITS_COLLECT and MNIST_DIGITS_SAMPLES.",
     )
     p.add_argument(
         "--checkpoint",
@@ -39,6 +39,19 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
         "--cors-origins",
         default=None,
         help="comma-separated origins allowed to call the API (default: same origin only)",
+    )
+    p.add_argument(
+        "--no-collect",
+        action="store_true",
+        help="store no corrections or collected samples: /api/samples answers 403 "
+        "(default: collect, unless MNIST_DIGITS_COLLECT=0)",
+    )
+    p.add_argument(
+        "--samples",
+        metavar="DB",
+        default=None,
+        help="the samples database (default: $MNIST_DIGITS_SAMPLES, else samples.sqlite3 in "
+        "the data home)",
     )
     _connection_options(p)
     p.add_argument(
@@ -100,6 +113,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         body_timeout=parse_seconds("--body-timeout", args.body_timeout)
         if args.body_timeout
         else None,
+        collect=False if args.no_collect else None,
+        samples=args.samples,
     )
     limits = Limits(args.header_timeout, max_connections=args.max_connections,
                     keep_alive=args.keep_alive)  # fmt: skip
