@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
     )
     actions = samples.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = _action(actions, "list", "the stored samples, oldest first (no images)", fmt)
-    listing.add_argument("--kind", choices=KINDS, default=None, help="only this kind")
+    listing.add_argument(
+        "--kind", choices=KINDS, default=None, help="only this kind (default: both)"
+    )
     listing.add_argument("--offset", type=int, default=0, help="samples to skip")
     listing.add_argument("--limit", type=int, default=20, help="samples to show (at most 500)")
     listing.set_defaults(handler=cmd_list)
@@ -31,7 +33,9 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
         help="share of the samples for the test split, whole writers at a time",
     )  # fmt: skip
     export.add_argument("--seed", type=int, default=0, help="which writers go to test")
-    export.add_argument("--kind", choices=KINDS, default=None, help="only this kind")
+    export.add_argument(
+        "--kind", choices=KINDS, default=None, help="only this kind (default: both)"
+    )
     export.set_defaults(handler=cmd_export)
     delete = _action(actions, "delete", "delete samples by id", fmt)
     delete.add_argument("ids", type=int, nargs="+", metavar="ID", help="sample ids")
