@@ -501,3 +501,32 @@ def test_two_server_workers_store_at_once(tmp_path: Path) -> None:
     assert sorted(ids) == list(range(1, 25)) and store.count() == 24
     assert store.integrity() == "ok"
     assert sorted(store.labelled().labels.tolist()) == sorted(i % 10 for i in range(24))
+
+
+def test_an_export_cut_off_leaves_no_half_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mnist_digits.samples.export as export
+
+    store = filled(tmp_path, {"ann": 10, "bob": 10})
+    out = tmp_path / "export"
+    before = export_idx(store, out, test_share=0.5)
+    old = {name: (out / name).read_bytes() for name in [*FILES, "SHA256SUMS", "manifest.json"]}
+    for i in range(10):
+        add(store, i, "cat")
+    real, calls = export.atomic_write, []
+
+    def dies_on_the_third(path: Path, data: bytes) -> None:
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C (or a full disk) in the middle of the export
+        real(path, data)
+
+    monkeypatch.setattr(export, "atomic_write", dies_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        export_idx(store, out, test_share=0.5)
+    assert sorted(p.name for p in out.iterdir()) == sorted(old)  # no temp file left behind
+    for name in FILES:  # each file is the old one or the new one, whole
+        read_idx(out / name)
+    assert (out / "manifest.json").read_bytes() == old["manifest.json"]  # unfinished: unchanged
+    assert json.loads(old["manifest.json"])["sha256"] == before.sha256
