@@ -9,6 +9,7 @@ README's ``docs/collect.png``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -58,14 +59,11 @@ def _paths(strokes: list[list[tuple[float, float]]], box: tuple[float, ...]) -> 
     return [[(left + x * width, top + y * height) for x, y in stroke] for stroke in strokes]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The app on uvicorn in a thread, storing samples in a fresh database."""
+@contextlib.contextmanager
+def _serve(settings: Any) -> Iterator[str]:
+    """The app on uvicorn in a thread of this process (its model loads in lifespan)."""
     from mnist_digits.web.app import create_app
-    from mnist_digits.web.settings import Settings
 
-    db = tmp_path_factory.mktemp("samples") / "samples.sqlite3"
-    settings = Settings(model=checkpoint_or_skip(), samples=str(db))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -74,9 +72,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     while not server.started:
         assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", db
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The app storing samples in a fresh database."""
+    from mnist_digits.web.settings import Settings
+
+    db = tmp_path_factory.mktemp("samples") / "samples.sqlite3"
+    with _serve(Settings(model=checkpoint_or_skip(), samples=str(db))) as url:
+        yield url, db
 
 
 def _correct_a_wrong_answer(page: Any) -> tuple[int, str]:
@@ -169,3 +179,25 @@ def _check_export(out: Path, labels: list[int]) -> None:
         assert all(image.max() > 128 for image in images)  # each a white digit on black
         read += found.tolist()
     assert sorted(read) == sorted(labels)
+
+
+def test_with_collection_off_the_pages_offer_none(
+    browser: Any,  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    from mnist_digits.web.settings import Settings
+
+    settings = Settings(model=checkpoint_or_skip(), collect=False, samples=str(tmp_path / "s.db"))
+    with _serve(settings) as url:
+        context = browser.new_context(viewport={"width": 1000, "height": 900})
+        page = context.new_page()
+        page.goto(url + "/")
+        page.wait_for_selector("#bars li")
+        _mouse_paths(page, _digit_paths(4, _canvas_box(page)))
+        assert _settled(page) == "4"
+        assert page.is_hidden("#correct") and page.is_hidden("#collect-link")
+        page.goto(url + "/collect")
+        page.wait_for_selector("#setup-note:has-text('does not collect')")
+        assert page.is_disabled("#start")
+        context.close()
+    assert not (tmp_path / "s.db").exists()
