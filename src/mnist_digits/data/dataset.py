@@ -12,8 +12,9 @@ from mnist_digits.core.contract import InputContract
 from mnist_digits.core.errors import DataError
 from mnist_digits.data.idx import read_idx
 from mnist_digits.data.sources import ProgressFn
-from mnist_digits.data.specs import SPLITS
+from mnist_digits.data.specs import DATASETS, SPLITS
 from mnist_digits.data.store import data_home, ensure_dataset, get_spec
+from mnist_digits.data.userset import is_export, read_export
 
 if TYPE_CHECKING:
     import torch
@@ -54,7 +55,8 @@ def load_dataset(
     """Load one split, fetching and verifying the files first when needed.
 
     Args:
-        name: ``mnist`` or ``fashion-mnist``.
+        name: ``mnist`` or ``fashion-mnist``, or the path of a samples export folder
+            (``data.userset``: read in place, verified against its own checksums).
         split: ``train`` or ``test``.
         data_dir: the cache root; see :func:`mnist_digits.data.data_home`.
         source_dir: a folder with the four files, tried before the network.
@@ -63,9 +65,14 @@ def load_dataset(
     Returns:
         The split as uint8 arrays with the dataset's classes and statistics.
     """
-    spec = get_spec(name)
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
+    if name not in DATASETS and is_export(name):  # a samples export: its own checksums
+        export = read_export(name)
+        images, labels = (export.arrays[split, kind] for kind in ("images", "labels"))
+        spec = export.spec
+        return Dataset(spec.name, split, images, labels, spec.classes, spec.contract)
+    spec = get_spec(name)
     ensure_dataset(name, data_dir=data_dir, source_dir=source_dir, progress=progress)
     directory = data_home(data_dir) / spec.name
     arrays = {}

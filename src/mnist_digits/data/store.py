@@ -24,6 +24,7 @@ from mnist_digits.data.sources import (
     SourceError,
 )
 from mnist_digits.data.specs import DATASETS, DatasetSpec, FileSpec
+from mnist_digits.data.userset import is_export, read_export
 
 ENV_HOME = "MNIST_DIGITS_HOME"
 ENV_MIRRORS = "MNIST_DIGITS_MIRRORS"
@@ -64,7 +65,13 @@ class FetchReport:
 
 
 def get_spec(name: str) -> DatasetSpec:
-    """Return a dataset's spec, or raise a one-line error listing the known names."""
+    """Return a dataset's spec, or raise a one-line error listing the known names.
+
+    A path to a samples export folder (see ``data.userset``) gives that export's spec,
+    verified against its own checksums.
+    """
+    if name not in DATASETS and is_export(name):
+        return read_export(name).spec
     try:
         return DATASETS[name]
     except KeyError:
