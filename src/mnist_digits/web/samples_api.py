@@ -227,6 +227,7 @@ async def list_samples(
 )
 async def export_samples(
     store: StoreDep,
+    work: WorkDep,
     kind: schemas.SampleKind | None = None,
     test_share: Annotated[float, Query(ge=0, lt=1)] = DEFAULT_TEST_SHARE,
     seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
@@ -241,7 +242,9 @@ async def export_samples(
                 archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
         return buffer.getvalue()
 
-    data = await run_in_threadpool(build)
+    # The slow lane: one export at a time per process (10,000 samples are ~8 MB of pixels),
+    # behind which the page's drawings never wait.
+    data = await work.heavy(build)
     headers = {"Content-Disposition": 'attachment; filename="mnist-digits-samples.zip"'}
     return Response(data, media_type="application/zip", headers=headers)
 
