@@ -25,7 +25,8 @@ def add_data_options(p: argparse.ArgumentParser, dataset: bool = True) -> None:
     p.add_argument(
         "--source-dir",
         default=None,
-        help="folder holding the four IDX files (raw or .gz), tried before the network",
+        help="folder holding the four IDX files (raw or .gz), tried before the network; "
+        "train also takes a samples export (with its manifest.json) and trains on it",
     )
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from mnist_digits.cli.common import add_data_options, add_json, ensure
 from mnist_digits.cli.render import TrainBars, emit_json, log
-from mnist_digits.core.errors import ConfigError
+from mnist_digits.core.errors import ConfigError, DataError
+from mnist_digits.data.userset import is_export, read_export
 from mnist_digits.models.registry import MODELS
 from mnist_digits.training import distributed
 from mnist_digits.training.config import TrainConfig, load_config_file, resolve_config
@@ -79,11 +80,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             resume_training(args.resume, data_dir=args.data_dir, callback=TrainBars()), args.json
         )
     flags = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    export = is_export(args.source_dir)
+    if export:
+        flags = _export_flags(args.source_dir, flags)
     cfg = resolve_config(load_config_file(args.config) if args.config else {}, flags)
     out = args.out or default_run_dir(cfg.model)
     pick_device(cfg.device)  # a bad --device or --out is refused before any download
     prepare_run_dir(out, args.force, create=not distributed.launched())
-    ensure(args, cfg.dataset)
+    if not export:  # an export was verified against its own checksums by _export_flags
+        ensure(args, cfg.dataset)
     if distributed.is_main():
         log(f"training {cfg.model} for {cfg.epochs} epochs into {out}")
     if args.seeds > 1:
@@ -94,6 +99,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     summary = run_training(cfg, out, data_dir=args.data_dir, force=args.force, callback=TrainBars())
     # Under torchrun rank 0 alone reports; the others trained their shards in step with it.
     return _print_summary(summary, args.json) if distributed.is_main() else 0
+
+
+def _export_flags(folder: str, flags: dict[str, Any]) -> dict[str, Any]:
+    """Train on a samples export: the folder is the dataset, and validation is a fifth of its
+    training split unless ``--val-size`` says otherwise (MNIST's 5,000 would be all of it)."""
+    export = read_export(folder)
+    counts = {f.split: f.count for f in export.spec.files}
+    if counts["train"] < 2 or counts["test"] < 1:
+        raise DataError(
+            f"{folder} holds {counts['train']} training and {counts['test']} test samples; "
+            "training needs both (export samples of two writers or more)"
+        )
+    log(f"{export.spec.title}: {counts['train']} train, {counts['test']} test, checksums ok")
+    val_size = flags["val_size"] or max(1, counts["train"] // 5)
+    if val_size >= counts["train"]:
+        raise ConfigError(f"--val-size {val_size} must be below the export's {counts['train']}")
+    return {**flags, "dataset": str(export.path.resolve()), "val_size": val_size}
 
 
 def _print_aggregate(agg: dict[str, Any], as_json: bool) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_digits.core.errors import ConfigError
+from mnist_digits.data.userset import is_export
 from mnist_digits.models.registry import get_model_entry, width_config
 
 
@@ -71,7 +72,9 @@ class TrainConfig:
         get_model_entry(self.model)
         for f in fields(self):
             choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
+            value = getattr(self, f.name)
+            # A samples export folder is a dataset too (train --source-dir EXPORT).
+            if choices and value not in choices and not (f.name == "dataset" and is_export(value)):
                 raise ConfigError(f"{f.name} must be one of {', '.join(choices)}")
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
         for name, value in positive.items():
