@@ -15,6 +15,7 @@ place, so ``out`` is never half-written.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import os
@@ -158,8 +159,11 @@ def _write(work: Path, model: Path, card: dict[str, Any], version: str) -> None:
         atomic_write(work / "vendor" / name, data)
     atomic_write(work / "vendor" / "VERSION", version + "\n")
     glue, wasm = ort["ort-wasm-simd-threaded.mjs"], ort["ort-wasm-simd-threaded.wasm"]
+    # Gzipped first (11.2 MB -> 2.9 MB; the page inflates it with DecompressionStream): the
+    # script to parse from file:// shrinks from 15 MB of base64 to 3.8 MB.
+    packed = gzip.compress(wasm, compresslevel=6, mtime=0)
     atomic_write(
-        work / "vendor" / "ort-wasm.js", _embedded("MNIST_ORT_EMBEDDED", mjs=glue, wasm=wasm)
+        work / "vendor" / "ort-wasm.js", _embedded("MNIST_ORT_EMBEDDED", mjs=glue, wasm_gz=packed)
     )
 
 

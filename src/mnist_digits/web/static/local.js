@@ -11,8 +11,8 @@
 //  - served by `mnist-digits serve`: /static/vendor/ (scripts/vendor-js.sh) and /local/model.*
 //  - a static site over http(s): vendor/ and model.* beside index.html (site.js says so)
 //  - a static site from file://, where Chromium refuses fetch() of files and module scripts:
-//    plain <script>s that carry the wasm, its glue and the model as base64 (vendor/ort-wasm.js,
-//    model.js), and the glue imported from a data: URL.
+//    plain <script>s that carry the wasm (gzipped), its glue and the model as base64
+//    (vendor/ort-wasm.js, model.js), and the glue imported from a data: URL.
 "use strict";
 
 (() => {
@@ -56,10 +56,11 @@
   async function embedded() {       // file://: everything arrives as plain scripts
     await script(`${PATHS.vendor}ort-wasm.js`);
     await script("model.js");
-    const { mjs, wasm } = window.MNIST_ORT_EMBEDDED;
+    const { mjs, wasm_gz: packed } = window.MNIST_ORT_EMBEDDED;
+    const inflated = new Blob([await decode64(packed)]).stream().pipeThrough(new DecompressionStream("gzip"));
     // The glue resolves the wasm's name against its own URL, which a data: URL cannot be a
     // base of; a blob: URL of the bytes, handed over as the wasm's path, avoids that.
-    const binary = new Blob([await decode64(wasm)], { type: "application/wasm" });
+    const binary = new Blob([await new Response(inflated).arrayBuffer()], { type: "application/wasm" });
     ort.env.wasm.wasmPaths = { mjs: `data:text/javascript;base64,${mjs}`, wasm: URL.createObjectURL(binary) };
     return { card: window.MNIST_MODEL_EMBEDDED.card, model: await decode64(window.MNIST_MODEL_EMBEDDED.onnx) };
   }
