@@ -12,8 +12,8 @@ export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4294967296:glibc.malloc.tri
 setup: $(VENV)/.installed vendor-js
 
 # onnxruntime-web for reading in the browser, through npm, checked against its sha256s
-# (a no-op when already vendored at the pinned version).
-vendor-js:
+# (a no-op when already vendored at the pinned version). npm comes with the system packages.
+vendor-js: system-deps
 	@bash scripts/vendor-js.sh
 
 $(VENV)/.installed: pyproject.toml
