@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         },
     )
     _register_or_stub(sub, "tune_cmd", {"tune": "search training recipes with Optuna"})
+    _register_or_stub(sub, "finetune_cmd", {"finetune": "fine-tune a model on your own samples"})
     export_cmd.register(sub, HelpFormatter)
     serve_cmd.register(sub, HelpFormatter)
     samples_cmd.register(sub, HelpFormatter)
