@@ -190,3 +190,13 @@ def test_finetune_learns_a_writer_without_forgetting_mnist(
     assert predictor.meta.recipe["finetune"]["samples"] == 400
     assert predictor.meta.recipe["finetune"]["from"] == report["base_fingerprint"]
     assert predictor.meta.metrics["test_accuracy"] == after["mnist_test"]
+    # What the page's model card reads (app.js: "Model cnn-small, fine-tuned on 400 samples").
+    from fastapi.testclient import TestClient
+
+    from mnist_digits.web.app import create_app
+    from mnist_digits.web.settings import Settings
+
+    with TestClient(create_app(Settings(), predictor)) as client:
+        info = client.get("/api/model").json()
+    assert info["recipe"]["finetune"]["samples"] == 400
+    assert info["recipe"]["recipe"].endswith("-finetuned")

@@ -505,7 +505,10 @@
       const info = await (await fetch("/api/model")).json();
       const acc = info.metrics && info.metrics.test_accuracy;
       const score = typeof acc === "number" ? ` · ${(100 * acc).toFixed(2)}% on the MNIST test set` : "";
-      $("model-card").textContent = `Model ${info.name}${score} · mnist-digits ${info.version}`;
+      // A fine-tuned model says so, and on how many of someone's own samples (its recipe).
+      const tuned = info.recipe && info.recipe.finetune;
+      const origin = tuned ? `, fine-tuned on ${tuned.samples} samples` : "";
+      $("model-card").textContent = `Model ${info.name}${origin}${score} · mnist-digits ${info.version}`;
     } catch (err) {
       $("model-card").textContent = "Model information is unavailable.";
     }
