@@ -24,7 +24,9 @@ from mnist_digits.data.store import ensure_dataset, get_spec
 from mnist_digits.data.userset import EXPORT_FORMAT, read_export
 from mnist_digits.images.render import to_mnist
 from mnist_digits.predict import Predictor
+from mnist_digits.samples.export import export_idx
 from mnist_digits.samples.store import SampleStore
+from mnist_digits.training.usersamples import UserSamples, load_samples, split_samples
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -200,3 +202,55 @@ def test_finetune_learns_a_writer_without_forgetting_mnist(
         info = client.get("/api/model").json()
     assert info["recipe"]["finetune"]["samples"] == 400
     assert info["recipe"]["recipe"].endswith("-finetuned")
+
+
+def test_a_digit_folder_reads_through_to_mnist(tmp_path: Path) -> None:
+    files = []
+    for i, (image, digit) in enumerate(writer_samples(WORST, 20, seed=1)):
+        (tmp_path / str(digit)).mkdir(exist_ok=True)
+        files.append(tmp_path / str(digit) / f"{i}.png")
+        image.save(files[-1])
+    (tmp_path / "7" / "notes.txt").write_text("not an image")
+    samples, held = load_samples(tmp_path)
+    assert held is None and len(samples) == 20
+    assert sorted(samples.labels.tolist()) == sorted(i % 10 for i in range(20))
+    first = samples.labels.tolist().index(0)  # the folder 0/ is read first, in name order
+    assert np.array_equal(samples.images[first], to_mnist(sorted(files)[0]).image28)
+
+
+def _samples(writers: list[str]) -> UserSamples:
+    n = len(writers)
+    images = np.zeros((n, 28, 28), np.uint8)
+    return UserSamples(images, np.arange(n) % 10, tuple(writers), "test")
+
+
+def test_held_out_writers_are_never_trained_on() -> None:
+    split = split_samples(_samples([f"w{i % 5}" for i in range(50)]))
+    train, held = set(split.train.writers), set(split.held_out.writers)
+    assert train and held and not train & held, split.how
+    assert len(split.held_out) >= 10 and len(split.train) + len(split.held_out) == 50
+
+
+def test_one_writer_is_held_out_by_digit() -> None:
+    split = split_samples(_samples(["me"] * 50), seed=3)
+    assert sorted(split.held_out.labels.tolist()) == list(range(10))  # 20% of 5 each: one
+    assert len(split.train) == 40 and "20%" in split.how
+
+
+@pytest.mark.slow
+def test_finetune_reads_an_export(mnist_home: Path, tmp_path: Path, capsys) -> None:
+    store = SampleStore(tmp_path / "samples.sqlite3")
+    for i, (image, digit) in enumerate(writer_samples(WORST, 60, seed=2)):
+        store.add(
+            image=b"png", input28=to_mnist(image).image28, label=digit, kind="collect",
+            probabilities=[0.1] * 10, predicted=None, status="ok", model="cnn-small",
+            fingerprint="f", writer=f"pupil-{i % 3}",
+        )  # fmt: skip
+    export = export_idx(store, tmp_path / "export", test_share=0.3)
+    out = tmp_path / "run"
+    argv = ["finetune", "--samples", str(export.folder), "--steps", "10", "--out", str(out)]
+    assert main([*argv, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["held_out_how"].startswith("the export's test split")
+    assert (report["trained_on"], report["held_out"]) == (export.counts["train"], 20)
+    assert (out / "best.safetensors").is_file() and (out / "finetune.json").is_file()
