@@ -254,3 +254,22 @@ def test_finetune_reads_an_export(mnist_home: Path, tmp_path: Path, capsys) -> N
     assert report["held_out_how"].startswith("the export's test split")
     assert (report["trained_on"], report["held_out"]) == (export.counts["train"], 20)
     assert (out / "best.safetensors").is_file() and (out / "finetune.json").is_file()
+
+
+def test_forgetting_is_a_loud_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    from mnist_digits.cli.finetune_cmd import _print
+    from mnist_digits.training.finetune import Figures, FinetuneReport
+
+    report = FinetuneReport(
+        base="b", base_fingerprint="f", samples="s", trained_on=400, held_out=100,
+        held_out_how="h", before=Figures(0.7, 0.995, 0.994), after=Figures(0.9, 0.9935, 0.994),
+        mix=1.0, temperature=1.0, finetune_seconds=1.0, total_seconds=2.0, run_dir="r",
+        checkpoint="r/best.safetensors",
+    )  # fmt: skip
+    assert report.forgot and report.mnist_drop == pytest.approx(0.0015)
+    assert _print(report, as_json=True) == 0
+    out, err = capsys.readouterr()
+    assert "WARNING: MNIST test accuracy fell by 0.15 points" in err
+    assert json.loads(out)["forgot"] is True
+    kept = FinetuneReport(**{**report.__dict__, "after": Figures(0.9, 0.994, 0.994)})
+    assert not kept.forgot, "a drop of exactly 0.1 point is within the limit"

@@ -91,9 +91,11 @@ def _export_part(
     source: str,
 ) -> UserSamples:
     labels = arrays[split, "labels"].astype(np.int64)
-    # The export lists writers per split, not per sample: each sample gets its split's first.
-    who = writers.get(split) or ("",)
-    return UserSamples(arrays[split, "images"], labels, (who[0],) * len(labels), source)
+    # The export lists writers per split, not per sample: a split of one writer names it, and
+    # one of several counts as unknown (so a held-out part is cut by digit, never by a guess).
+    who = writers.get(split) or ()
+    writer = who[0] if len(who) == 1 else ""
+    return UserSamples(arrays[split, "images"], labels, (writer,) * len(labels), source)
 
 
 def _store(path: Path) -> UserSamples:
