@@ -1,12 +1,17 @@
 """Synthetic "writers": one hand, a fixed style of ``imagegen``'s pen digits with a little
-jitter, for fine-tuning tests. ``WORST`` is the style the shipped model reads worst of those
-measured (README, "Fine-tune on your own handwriting")."""
+jitter, for fine-tuning tests. :func:`worst_style` measures a model on each and names the one
+it reads worst (README, "Fine-tune on your own handwriting"), so the test keeps choosing the
+hardest hand when the shipped weights change."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from imagegen import _finish, compose, draw_digit
 from PIL import Image
+
+from mnist_digits.images.render import to_mnist
 
 # name -> draw_digit keywords; "hollow" draws the outline of a pen that wide (bubble digits).
 STYLES: dict[str, dict[str, float]] = {
@@ -15,7 +20,6 @@ STYLES: dict[str, dict[str, float]] = {
     "tilted": {"aspect": 0.65, "pen": 0.09, "angle": 35.0},
     "wide": {"aspect": 1.3, "pen": 0.09},
 }
-WORST = "bubble"
 
 
 def writer_image(digit: int, style: str, rng: np.random.Generator) -> Image.Image:
@@ -41,3 +45,15 @@ def writer_samples(style: str, n: int, seed: int) -> list[tuple[Image.Image, int
     """``n`` images of the digits 0..9 in turn by the writer of ``style``, seeded."""
     rng = np.random.default_rng(seed)
     return [(writer_image(i % 10, style, rng), i % 10) for i in range(n)]
+
+
+def worst_style(predictor: Any, n: int = 200, seed: int = 5) -> tuple[str, dict[str, float]]:
+    """The style ``predictor`` (a ``predict.Predictor``) reads worst, and its accuracy on
+    ``n`` digits of each style (a seed apart from the samples fine-tuned on)."""
+    scores = {}
+    for style in STYLES:
+        items = writer_samples(style, n, seed)
+        images28 = np.stack([to_mnist(image).image28 for image, _ in items])
+        guess = predictor.probabilities28(images28).argmax(1)
+        scores[style] = float((guess == np.array([d for _, d in items])).mean())
+    return min(scores, key=scores.__getitem__), scores

@@ -298,7 +298,7 @@ def _mix_back(
     validation accuracy stays at or above ``val_floor`` (0: the base weights).
 
     Interpolating weights (as WiSE-FT does) keeps most of the gain on the user's hand for a
-    fraction of the forgetting. On the worst synthetic writer (half-replay recipe) the full
+    fraction of the forgetting. On the bubble-digit writer (half-replay recipe) the full
     step read its held-out digits at 99% (from 69%) but lost 0.58 point on MNIST validation;
     a = 0.35 read 78% and lost 0.10, and a = 0.25 read 73% and lost nothing.
     """
