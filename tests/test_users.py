@@ -41,21 +41,22 @@ def test_mnist_items_are_png_files_of_the_test_split(mnist_home) -> None:
     assert [label for _, label in items] == [7, 2, 1]  # MNIST test's first three
 
 
-# Floors for the shipped weights on held-out families, a little under what they measured
-# (`mnist-digits evaluate SHIPPED --users`, 500 a family: the README's reading table). They
-# guard against getting worse; the product's targets (issue 12) are far above several of them.
+# Floors for the shipped weights on held-out families, a little under what they measured at
+# 300 a family (98.3, 100.0 read; 98.7, 79.3, 90.7, 88.7, 96.7, 100 flagged; the README's table
+# has 500 a family). They guard against getting worse; the product's target for non-digits is
+# 95% flagged, which drawn letters, shapes and spirals do not meet yet.
 FLOORS = {
     "mnist-test-png": ("read_right", 0.97),
-    "digits-printed-heldout": ("read_right", 0.93),
-    "fashion-test-png": ("flagged", 0.70),
-    "letters-drawn-heldout": ("flagged", 0.30),
-    "stars-hearts-drawn": ("flagged", 0.15),
-    "scribbles-heldout": ("flagged", 0.65),
-    "symbols-printed-heldout": ("flagged", 0.42),
+    "digits-printed-heldout": ("read_right", 0.98),
+    "fashion-test-png": ("flagged", 0.96),
+    "letters-drawn-heldout": ("flagged", 0.74),
+    "stars-hearts-drawn": ("flagged", 0.86),
+    "scribbles-heldout": ("flagged", 0.84),
+    "symbols-printed-heldout": ("flagged", 0.93),
     "noise-blank": ("flagged", 1.0),
 }
 # Real digits turned away, at most.
-CEILINGS = {"mnist-test-png": 0.025, "digits-printed-heldout": 0.06}
+CEILINGS = {"mnist-test-png": 0.025, "digits-printed-heldout": 0.02}
 
 
 @pytest.mark.slow
