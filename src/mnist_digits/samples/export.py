@@ -22,9 +22,9 @@ import numpy as np
 
 from mnist_digits.core.files import atomic_write, check_writable
 from mnist_digits.data.idx import encode_idx
+from mnist_digits.data.userset import EXPORT_FORMAT, MANIFEST, SUMS
 from mnist_digits.samples.store import LabelledSamples, SampleError, SampleStore
 
-FORMAT = "mnist-digits-samples/1"
 FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -53,7 +53,7 @@ class ExportResult:
     def manifest(self) -> dict[str, Any]:
         """The ``manifest.json`` document."""
         return {
-            "format": FORMAT,
+            "format": EXPORT_FORMAT,
             "counts": self.counts,
             "writers": self.writers,
             "sha256": self.sha256,
@@ -113,10 +113,8 @@ def build_export(
         files[f"{prefix}-labels-idx1-ubyte.gz"] = encode_idx(labels)
     sha256 = {name: hashlib.sha256(files[name]).hexdigest() for name in FILES}
     result = ExportResult(None, counts, {"train": train, "test": test}, sha256)
-    files["SHA256SUMS"] = "".join(f"{sha256[n]}  {n}\n" for n in FILES).encode()
-    files["manifest.json"] = (
-        json.dumps(result.manifest(), indent=2, sort_keys=True) + "\n"
-    ).encode()
+    files[SUMS] = "".join(f"{sha256[n]}  {n}\n" for n in FILES).encode()
+    files[MANIFEST] = (json.dumps(result.manifest(), indent=2, sort_keys=True) + "\n").encode()
     return result, files
 
 
