@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ from mnist_digits.core.files import atomic_write, atomic_write_json
 from mnist_digits.data.dataset import load_dataset
 from mnist_digits.data.split import split_indices
 from mnist_digits.export import (
+    CALIBRATION_IMAGES,
     CALIBRATION_METHOD,
     CALIBRATION_METHODS,
     quantize_int8,
@@ -82,6 +84,17 @@ def main() -> None:
     write(args, meta.model, fp32_val, rows, best, fp32_test, int8_test)
 
 
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def write(args, model, fp32_val, rows, best, fp32_test, int8_test) -> None:
     """The Markdown table and JSON record of the choice."""
     lines = [
@@ -98,10 +111,11 @@ def write(args, model, fp32_val, rows, best, fp32_test, int8_test) -> None:
         ),
         "",
         f"Choice: {best['method']} over {best['images']} images (the export's default is "
-        f"{CALIBRATION_METHOD} over 2000). Test, reported once after choosing: float32 "
-        f"{fp32_test:.2f}%, int8 {int8_test:.2f}% (gap {fp32_test - int8_test:+.2f} points).",
+        f"{CALIBRATION_METHOD} over {CALIBRATION_IMAGES}). Test, reported once after choosing: "
+        f"float32 {fp32_test:.2f}%, int8 {int8_test:.2f}% "
+        f"(gap {fp32_test - int8_test:+.2f} points).",
         "",
-        f"Machine: {platform.machine()}, {platform.processor() or 'unknown CPU'}, "
+        f"Machine: {platform.machine()}, {cpu_name()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}.",
     ]
     out = Path(args.out)
