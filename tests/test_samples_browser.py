@@ -9,12 +9,9 @@ README's ``docs/collect.png``).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +28,7 @@ from test_web_browser import (  # noqa: F401  (browser is a fixture)
     _watch_policy,
     browser,
 )
-from webhelp import checkpoint_or_skip, free_port
+from webhelp import checkpoint_or_skip, serve_in_thread
 
 from mnist_digits.data.idx import read_idx
 from mnist_digits.samples.export import FILES
@@ -59,33 +56,13 @@ def _paths(strokes: list[list[tuple[float, float]]], box: tuple[float, ...]) -> 
     return [[(left + x * width, top + y * height) for x, y in stroke] for stroke in strokes]
 
 
-@contextlib.contextmanager
-def _serve(settings: Any) -> Iterator[str]:
-    """The app on uvicorn in a thread of this process (its model loads in lifespan)."""
-    from mnist_digits.web.app import create_app
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The app storing samples in a fresh database."""
     from mnist_digits.web.settings import Settings
 
     db = tmp_path_factory.mktemp("samples") / "samples.sqlite3"
-    with _serve(Settings(model=checkpoint_or_skip(), samples=str(db))) as url:
+    with serve_in_thread(Settings(model=checkpoint_or_skip(), samples=str(db))) as url:
         yield url, db
 
 
@@ -188,7 +165,7 @@ def test_with_collection_off_the_pages_offer_none(
     from mnist_digits.web.settings import Settings
 
     settings = Settings(model=checkpoint_or_skip(), collect=False, samples=str(tmp_path / "s.db"))
-    with _serve(settings) as url:
+    with serve_in_thread(settings) as url:
         context = browser.new_context(viewport={"width": 1000, "height": 900})
         page = context.new_page()
         page.goto(url + "/")

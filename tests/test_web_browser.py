@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from typing import Any
 import imagegen
 import pytest
 from components import missing
-from webhelp import canvas_digit, checkpoint_or_skip, free_port
+from webhelp import canvas_digit, checkpoint_or_skip, serve_in_thread
 
 # Debian's browser, found on PATH (/usr/bin/chromium) or at $MNIST_DIGITS_CHROMIUM;
 # tests/test_ci_missing.py hides it both ways.
@@ -48,22 +46,10 @@ Box = tuple[float, float, float, float]  # x, y, width, height in CSS pixels
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
     """The app on uvicorn in a thread of this process (its model loads in lifespan)."""
-    from mnist_digits.web.app import create_app
     from mnist_digits.web.settings import Settings
 
-    settings = Settings(model=checkpoint_or_skip())
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(Settings(model=checkpoint_or_skip())) as url:
+        yield f"{url}/"
 
 
 @pytest.fixture(scope="module")

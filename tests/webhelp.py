@@ -8,14 +8,17 @@ and skip with the reason when neither exists.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,3 +125,26 @@ def start_server(checkpoint: str | None, log: Path, *extra: str) -> ServerProces
             time.sleep(0.2)
     server.stop(signal.SIGKILL)
     raise AssertionError(f"server not healthy within 90 s: {log.read_text()[-2000:]}")
+
+
+@contextlib.contextmanager
+def serve_in_thread(settings: object) -> Iterator[str]:
+    """The app for ``settings`` on uvicorn in a thread of this process (its model loads in
+    lifespan); yields its base URL (no trailing slash)."""
+    import uvicorn
+
+    from mnist_digits.web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
