@@ -40,6 +40,20 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
         default=None,
         help="comma-separated origins allowed to call the API (default: same origin only)",
     )
+    _samples_options(p)
+    _connection_options(p)
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn's log level",
+    )
+    p.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    p.set_defaults(handler=cmd_serve)
+
+
+def _samples_options(p: argparse.ArgumentParser) -> None:
+    """Where corrections and collected digits go, or that none are kept (web.samples_api)."""
     p.add_argument(
         "--no-collect",
         action="store_true",
@@ -53,15 +67,6 @@ def register(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter])
         help="the samples database (default: $MNIST_DIGITS_SAMPLES, else samples.sqlite3 in "
         "the data home)",
     )
-    _connection_options(p)
-    p.add_argument(
-        "--log-level",
-        default="info",
-        choices=["critical", "error", "warning", "info", "debug"],
-        help="uvicorn's log level",
-    )
-    p.add_argument("--no-access-log", action="store_true", help="do not log every request")
-    p.set_defaults(handler=cmd_serve)
 
 
 def _connection_options(p: argparse.ArgumentParser) -> None:
