@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from mnist_digits.core.errors import ImageError
 from mnist_digits.core.limits import MAX_BYTES, MAX_PIXELS
 from mnist_digits.images.decode import ImageSource, load_image
-from mnist_digits.images.ink import EIGHT, Ink, Piece, component_mask, extract, union_box
+from mnist_digits.images.ink import Ink, Piece, component_mask, extract, union_box
 from mnist_digits.images.render import Preprocessed, render_piece, stroke_width
+from mnist_digits.images.segments import drop_fragments, hole_columns
 
-__all__ = ["split_digits"]
+__all__ = ["MAX_DIGITS", "number_groups", "split_digits", "split_group"]
 
 _WIDE = 0.9  # single handwritten digits are rarely wider than 0.9x their height; two
 # touching ones are >= 1x (the cut itself is checked in _cut_column)
@@ -45,12 +45,37 @@ def split_digits(
         ImageError: When the input cannot be read as an image, or it holds more than
             ``MAX_DIGITS`` digits.
     """
-    ink = extract(load_image(src, max_bytes=max_bytes, max_pixels=max_pixels))
-    groups = _check_count(_column_groups(ink))  # before the cuts: each may double a piece
-    typical = _typical_width(groups)
+    ink, groups, typical = number_groups(src, max_bytes=max_bytes, max_pixels=max_pixels)
     pieces = _check_count([p for group in groups for p in _split_wide(group, typical)])
     pieces.sort(key=lambda piece: piece[0][1])
     return [render_piece(ink, piece) for piece in pieces]
+
+
+def number_groups(
+    src: ImageSource, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+) -> tuple[Ink, list[Piece], float]:
+    """The ink of a written number and its groups of overlapping components, left to right.
+
+    Args:
+        src: Anything ``decode.load_image`` accepts.
+        max_bytes: File/bytes size limit, see ``decode.load_image``.
+        max_pixels: Pixel-count limit, see ``decode.load_image``.
+
+    Returns:
+        The ink, the groups (each one digit or several touching ones) and the typical width
+        of an ordinary digit in working pixels (0 when no group looks like one).
+
+    Raises:
+        ImageError: When the input cannot be read, or it has more than ``MAX_DIGITS`` groups.
+    """
+    ink = extract(load_image(src, max_bytes=max_bytes, max_pixels=max_pixels))
+    groups = _check_count(_column_groups(ink))  # before any cut: each may double a piece
+    return ink, groups, _typical_width(groups)
+
+
+def split_group(piece: Piece, typical: float) -> list[Piece]:
+    """Cut one group the way ``split_digits`` does (at simple contacts only), left to right."""
+    return sorted(_split_wide(piece, typical), key=lambda part: part[0][1])
 
 
 def _check_count(pieces: list[Piece]) -> list[Piece]:
@@ -111,22 +136,12 @@ def _split_wide(piece: Piece, typical: float, depth: int = 3) -> list[Piece]:
         return [piece]
     pieces = []
     for a, b in ((0, cut), (cut, right - left)):
-        part = _drop_fragments(own[:, a:b])
+        part = drop_fragments(own[:, a:b])
         rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
         sub = (top + rows[0], left + a + cols[0], top + rows[-1] + 1, left + a + cols[-1] + 1)
         mask = part[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         pieces += _split_wide((sub, mask), typical, depth - 1)
     return pieces
-
-
-def _drop_fragments(part: np.ndarray) -> np.ndarray:
-    """Remove bits of the neighbour digit that a straight cut leaves behind (< 15 % ink)."""
-    labels, count = ndimage.label(part, structure=EIGHT)
-    if count < 2:
-        return part
-    area = np.bincount(labels.ravel())  # (count + 1,)
-    area[0] = 0
-    return (area >= 0.15 * area.max())[labels]
 
 
 def _cut_column(own: np.ndarray, sure: bool) -> int | None:
@@ -140,8 +155,7 @@ def _cut_column(own: np.ndarray, sure: bool) -> int | None:
     height, width = own.shape
     lo, hi = int(0.3 * width), int(0.7 * width) + 1  # both pieces stay digit-wide
     profile = own[:, lo:hi].sum(axis=0).astype(np.float64)  # (hi - lo,) ink per column
-    holes = ndimage.binary_fill_holes(own) & ~own  # (h, w) enclosed paper
-    profile[holes[:, lo:hi].any(axis=0)] = np.inf
+    profile[hole_columns(own)[lo:hi]] = np.inf
     # 30 % off-centre costs 1.6x: a contact near the middle beats a thin stroke elsewhere.
     cost = profile * (1 + 2 * np.abs(np.arange(lo, hi) - width / 2) / width)
     cut = lo + int(np.argmin(cost))

@@ -1,0 +1,214 @@
+"""Candidate segmentations of a group of touching digits, for recognition-based splitting.
+
+A group of touching digits is one ink blob. ``candidate_cuts`` proposes the columns where it
+might be cut (local minima of its column ink profile, never through a hole);
+``segment_candidates`` renders every stretch between two of them exactly as
+``render.render_piece`` renders a digit; the caller scores them with a model (this layer has
+none) and ``best_segmentation`` picks, by dynamic programming, the cuts whose segments the
+model believes most (``segment_score``: the calibrated top probability, a per-digit penalty and
+a width prior). Pure functions on numpy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from mnist_digits.images.ink import EIGHT, Ink, Piece
+from mnist_digits.images.render import Preprocessed, render_piece
+
+__all__ = [
+    "Segment",
+    "SegmentPrior",
+    "best_segmentation",
+    "candidate_cuts",
+    "drop_fragments",
+    "hole_columns",
+    "segment_candidates",
+    "segment_score",
+]
+
+MAX_CUTS = 10  # candidate cuts per group: <= 66 segments to render and score
+_MIN_PIECE = 0.08  # no cut leaves a stretch narrower than 8 % of the height (a thin "1" is ~10 %)
+_FRINGE = 0.25  # candidate cuts may cross the outer quarter of a loop (see hole_columns)
+_MAX_SEGMENT = 1.5  # a stretch wider than 1.5x the group's height is never one digit
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One stretch of a group between two candidate cuts, rendered for the model.
+
+    Attributes:
+        start: Index of its left cut in the group's boundary list.
+        stop: Index of its right cut (> start).
+        width: Its ink width over the group's height.
+        height: Its ink height over the group's height (a cut-off bar of a "7" is flat).
+        image: The stretch rendered as ``render.render_piece`` renders a digit.
+    """
+
+    start: int
+    stop: int
+    width: float
+    height: float
+    image: Preprocessed
+
+
+@dataclass(frozen=True)
+class SegmentPrior:
+    """How much a segmentation's score trusts each segment (log units, summed per segment).
+
+    Chosen on seeds 0-119 of ``benchmarks/numbers_bench.py``, touching / mixed numbers
+    exactly right. Without cuts through loops' fringes: digit penalty 0.25 gave 18.3 / 50.0 %,
+    0.1 23.3 / 56.7 %, 0.0 and -0.1 55.0 / 71.7 %. With ``_FRINGE`` 0.25: 0.0 gave 60.8 / 81.7 %,
+    0.05 29.2 / 64.2 %. Reported on seeds 1000-1199 (README "Reading people's images").
+
+    Attributes:
+        digit_penalty: Subtracted per digit (0: a confident merged reading of two digits
+            already costs little, so any penalty kept touching pairs together).
+        narrow: Below this width/height a segment is unlikely, unless it reads "1".
+        wide: Above this width/height a segment is unlikely (two digits side by side).
+        off_prior: Subtracted from a segment outside the width prior, per 0.1 of excess.
+        flat: Below this height share a segment is a sliver (a cut-off bar), never a digit.
+        sure: A segment read with at least this probability may be wide: a wide "0" or "4"
+            read as one digit at 1.0 lost to "10" or "61" under the width prior.
+    """
+
+    digit_penalty: float = 0.0
+    narrow: float = 0.2
+    wide: float = 1.1
+    off_prior: float = 1.0
+    flat: float = 0.5
+    sure: float = 0.999
+
+
+def hole_columns(own: np.ndarray, fringe: float = 0.0) -> np.ndarray:
+    """(w,) bool: columns of an (h, w) ink mask that cross enclosed paper (a loop's inside).
+
+    A cut there would split the loop of a "0", "6", "8" or "9" into two thin strokes.
+
+    Args:
+        own: (h, w) bool ink mask.
+        fringe: Share of each hole's column span, on either side, left open: touching digits
+            overlap, so a "1" or a neighbour's stroke may stand over the edge of a loop.
+    """
+    holes, count = ndimage.label(ndimage.binary_fill_holes(own) & ~own)  # enclosed paper
+    blocked = np.zeros(own.shape[1], dtype=bool)
+    for _, cols in ndimage.find_objects(holes)[:count]:
+        trim = int(fringe * (cols.stop - cols.start))
+        blocked[cols.start + trim : cols.stop - trim] = True
+    return blocked
+
+
+def drop_fragments(part: np.ndarray) -> np.ndarray:
+    """Remove bits of the neighbour digit that a straight cut leaves behind (< 15 % ink)."""
+    labels, count = ndimage.label(part, structure=EIGHT)
+    if count < 2:
+        return part
+    area = np.bincount(labels.ravel())  # (count + 1,)
+    area[0] = 0
+    return np.asarray((area >= 0.15 * area.max())[labels])
+
+
+def candidate_cuts(own: np.ndarray, limit: int = MAX_CUTS) -> list[int]:
+    """Columns where an (h, w) group mask may be cut into digits, left to right.
+
+    Candidates are local minima of the column ink profile (smoothed over ~1/20 of the height,
+    so pen wobble is not a minimum), outside holes, leaving >= 8 % of the height on each side;
+    the ``limit`` emptiest are kept.
+    """
+    height, width = own.shape
+    profile = ndimage.uniform_filter1d(own.sum(axis=0).astype(np.float64), max(1, height // 20))
+    margin = max(1, math.ceil(_MIN_PIECE * height))
+    blocked = hole_columns(own, _FRINGE)
+    minima = []
+    col = margin
+    while col < width - margin:
+        end = col  # a flat run of equal values counts once, at its middle
+        while end + 1 < width and profile[end + 1] == profile[col]:
+            end += 1
+        rises = end + 1 >= width or profile[end + 1] > profile[col]
+        if profile[col - 1] > profile[col] and rises:
+            mid = (col + end) // 2
+            if margin <= mid < width - margin and not blocked[mid]:
+                minima.append(mid)
+        col = end + 1
+    minima.sort(key=lambda c: profile[c])
+    return sorted(minima[:limit])
+
+
+def segment_candidates(ink: Ink, piece: Piece, bounds: Sequence[int]) -> list[Segment]:
+    """Render every stretch of a group between two boundaries, skipping impossible ones.
+
+    Args:
+        ink: The image's ink, from ``ink.extract``.
+        piece: The group's (box, (h, w) mask).
+        bounds: Cut columns inside the mask, increasing, starting at 0 and ending at w.
+
+    Returns:
+        The segments at most ``_MAX_SEGMENT`` x the height wide that hold ink.
+    """
+    (top, left, bottom, _), own = piece
+    height = bottom - top
+    segments = []
+    for i, a in enumerate(bounds):
+        for j in range(i + 1, len(bounds)):
+            b = bounds[j]
+            if b - a > _MAX_SEGMENT * height:
+                break
+            part = drop_fragments(own[:, a:b])
+            rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+            if rows.size == 0:
+                continue
+            sub = (top + rows[0], left + a + cols[0], top + rows[-1] + 1, left + a + cols[-1] + 1)
+            mask = part[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+            image = render_piece(ink, (sub, mask))
+            segments.append(Segment(i, j, mask.shape[1] / height, mask.shape[0] / height, image))
+    return segments
+
+
+def segment_score(probs: np.ndarray, segment: Segment, prior: SegmentPrior) -> float:
+    """Log-evidence that a segment is one digit: log top probability, penalty, width prior.
+
+    Args:
+        probs: (10,) calibrated class probabilities of the segment's image.
+        segment: The segment (its width and height shares).
+        prior: The penalties.
+    """
+    if segment.height < prior.flat:
+        return -math.inf
+    score = math.log(max(float(probs.max()), 1e-9)) - prior.digit_penalty
+    if segment.width < prior.narrow and int(probs.argmax()) != 1:
+        score -= prior.off_prior * (prior.narrow - segment.width) * 10
+    if segment.width > prior.wide and float(probs.max()) < prior.sure:
+        score -= prior.off_prior * (segment.width - prior.wide) * 10
+    return score
+
+
+def best_segmentation(count: int, scores: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
+    """The chain of segments from boundary 0 to ``count - 1`` with the highest total score.
+
+    Dynamic programming over the boundaries: best[j] = max over i < j of best[i] + s(i, j).
+
+    Args:
+        count: Number of boundaries (cuts plus both ends).
+        scores: Score of each candidate segment (i, j); missing pairs are impossible.
+
+    Returns:
+        The chosen (i, j) pairs left to right; [] when no chain reaches the right end.
+    """
+    best = [0.0] + [-math.inf] * (count - 1)
+    back = [-1] * count
+    for (i, j), value in sorted(scores.items(), key=lambda item: item[0][1]):
+        if best[i] + value > best[j]:
+            best[j], back[j] = best[i] + value, i
+    if math.isinf(best[-1]):
+        return []
+    chain, j = [], count - 1
+    while j > 0:
+        chain.append((back[j], j))
+        j = back[j]
+    return chain[::-1]
