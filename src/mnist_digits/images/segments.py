@@ -64,7 +64,10 @@ class SegmentPrior:
     Chosen on seeds 0-119 of ``benchmarks/numbers_bench.py``, touching / mixed numbers
     exactly right. Without cuts through loops' fringes: digit penalty 0.25 gave 18.3 / 50.0 %,
     0.1 23.3 / 56.7 %, 0.0 and -0.1 55.0 / 71.7 %. With ``_FRINGE`` 0.25: 0.0 gave 60.8 / 81.7 %,
-    0.05 29.2 / 64.2 %. Reported on seeds 1000-1199 (README "Reading people's images").
+    0.05 29.2 / 64.2 %. The sliver rule then gave 60.8 / 82.5 %, ``wide`` 0.9 (was 1.1) 62.5 /
+    84.2 % (with ``predict._KEEP_WIDTH`` 0.6); cut paths that bend round overlaps (reach 7 or
+    15 % of the height) lost, 61.7 / 81.7 and 58.3 / 77.5 %, so cuts stay straight. Reported
+    on seeds 1000-1199 (README "Reading people's images").
 
     Attributes:
         digit_penalty: Subtracted per digit (0: a confident merged reading of two digits
@@ -73,15 +76,18 @@ class SegmentPrior:
         wide: Above this width/height a segment is unlikely (two digits side by side).
         off_prior: Subtracted from a segment outside the width prior, per 0.1 of excess.
         flat: Below this height share a segment is a sliver (a cut-off bar), never a digit.
+        sliver: Below this width share a segment is a sliver too (the thinnest "1" is a
+            6 % pen): two columns of a loop's edge read "1" at 99.9 %.
         sure: A segment read with at least this probability may be wide: a wide "0" or "4"
             read as one digit at 1.0 lost to "10" or "61" under the width prior.
     """
 
     digit_penalty: float = 0.0
     narrow: float = 0.2
-    wide: float = 1.1
+    wide: float = 0.9
     off_prior: float = 1.0
     flat: float = 0.5
+    sliver: float = 0.06
     sure: float = 0.999
 
 
@@ -178,7 +184,7 @@ def segment_score(probs: np.ndarray, segment: Segment, prior: SegmentPrior) -> f
         segment: The segment (its width and height shares).
         prior: The penalties.
     """
-    if segment.height < prior.flat:
+    if segment.height < prior.flat or segment.width < prior.sliver:
         return -math.inf
     score = math.log(max(float(probs.max()), 1e-9)) - prior.digit_penalty
     if segment.width < prior.narrow and int(probs.argmax()) != 1:
