@@ -11,6 +11,9 @@ Every entry point shares one path, one module per step (each imports only the on
 - ``render``: crops one digit, thickens thin strokes, scales the longer side to 20 px and
   centres the centre of mass at (14, 14) in 28x28 (``Preprocessed``); ``to_mnist`` renders
   all the ink of an image as one digit.
+- ``segments``: candidate cuts of a group of touching digits, every stretch between two of
+  them rendered like a digit, and the dynamic programme that picks the best-scored chain (the
+  scores come from a model, in ``predict``).
 - ``numbers``: ``split_digits`` renders each digit of a written number, left to right.
 
 Normalising the 28x28 pixels for a model is not done here: that is ``core.contract``'s job.
