@@ -4,7 +4,7 @@
 
 Numbers of 2-5 digits (one per seed, drawn from ``default_rng(seed)``) are drawn by
 ``tests/imagegen.make_number_image``; single digits 0-9 go through ``predict_number`` too
-(each must read as itself). Seeds 0-199 chose the reader's penalties; 1000-1199 report.
+(each must read as itself). Seeds 0-119 chose the reader's penalties; 1000-1199 report.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from mnist_digits.predict import SHIPPED, Predictor
 if not SHIPPED.exists():
     missing(f"shipped weights {SHIPPED} not built yet: make shipped-weights", module=True)
 
-# Report seeds, never tuned on; on these 40 the reader measured apart 100 %, touching 65 %,
-# mixed 90 % exactly right (on all 200 report seeds: 100 / 59.0 / 81.5 %).
+# Report seeds, never tuned on; on these 40 the reader measured apart 100 %, touching 75 %,
+# mixed 92.5 % exactly right (on all 200 report seeds: 100 / 67.0 / 89.0 %).
 SEEDS = range(1000, 1040)
 
 
@@ -52,7 +52,7 @@ def exact_share(predictor: Predictor, kind: str) -> float:
     return right / len(SEEDS)
 
 
-@pytest.mark.parametrize(("kind", "floor"), [("apart", 1.0), ("touching", 0.6), ("mixed", 0.85)])
+@pytest.mark.parametrize(("kind", "floor"), [("apart", 1.0), ("touching", 0.7), ("mixed", 0.9)])
 def test_numbers_exactly_right(predictor: Predictor, kind: str, floor: float) -> None:
     assert exact_share(predictor, kind) >= floor
 

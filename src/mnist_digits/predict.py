@@ -327,9 +327,9 @@ class Predictor:
             bounds = [0, *candidate_cuts(own), own.shape[1]]
             plans.append((len(bounds), segment_candidates(ink, (box, own), bounds)))
         flat: list[Segment] = [s for _, segments in plans for s in segments]
-        probs = self.probabilities28(
-            np.stack([s.image.image28 for s in flat]) if flat else np.zeros((0, 28, 28), np.uint8)
-        )
+        if not flat:  # no group to cut: never run the model on an empty batch
+            return [[] for _ in plans]
+        probs = self.probabilities28(np.stack([s.image.image28 for s in flat]))
         out, at = [], 0
         for count, segments in plans:
             rows = probs[at : at + len(segments)]
