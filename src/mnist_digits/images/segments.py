@@ -1,7 +1,7 @@
 """Candidate segmentations of a group of touching digits, for recognition-based splitting.
 
 A group of touching digits is one ink blob. ``candidate_cuts`` proposes the columns where it
-might be cut (local minima of its column ink profile, never through a hole);
+might be cut (local minima of its column ink profile, never through the middle of a hole);
 ``segment_candidates`` renders every stretch between two of them exactly as
 ``render.render_piece`` renders a digit; the caller scores them with a model (this layer has
 none) and ``best_segmentation`` picks, by dynamic programming, the cuts whose segments the
@@ -128,7 +128,8 @@ def candidate_cuts(own: np.ndarray, limit: int = MAX_CUTS) -> list[int]:
     """Columns where an (h, w) group mask may be cut into digits, left to right.
 
     Candidates are local minima of the column ink profile (smoothed over ~1/40 of the height,
-    so pen wobble is not a minimum), outside holes, leaving >= 8 % of the height on each side;
+    so pen wobble is not a minimum), outside the middle half of holes, leaving >= 8 % of the
+    height on each side;
     the ``limit`` emptiest are kept.
     """
     height, width = own.shape
