@@ -121,6 +121,20 @@ def test_not_a_database_is_one_line(tmp_path: Path) -> None:
         SampleStore(bad)
 
 
+def test_an_unusable_database_is_503_not_the_senders_fault(predictor: Any, tmp_path: Path) -> None:
+    from webhelp import canvas_digit, data_url
+
+    (tmp_path / "samples.sqlite3").write_text("not sqlite at all, just some text " * 100)
+    with app_client(predictor, tmp_path) as client:
+        sent = client.post("/api/samples", json={"image": data_url(canvas_digit(7)), "label": 1})
+        assert sent.status_code == 503 and sent.headers["retry-after"] == "60", sent.text
+        assert "cannot be used" in sent.json()["detail"] and "\n" not in sent.json()["detail"]
+        assert (
+            client.post("/api/predict", json={"image": data_url(canvas_digit(7))}).json()["digit"]
+            == 7
+        )  # reading does not depend on the store
+
+
 def test_two_processes_write_at_once(tmp_path: Path) -> None:
     db = tmp_path / "samples.sqlite3"
     SampleStore(db)

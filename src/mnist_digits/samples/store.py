@@ -63,6 +63,11 @@ class SampleError(MnistDigitsError):
     """A sample, or the samples database, cannot be used as asked."""
 
 
+class StoreUnavailable(SampleError):
+    """The database itself cannot be opened, created or used (a full or read-only disk, a file
+    that is not SQLite): nothing the sender did, so the server answers 503, not 400."""
+
+
 def default_path(data_dir: str | os.PathLike[str] | None = None) -> Path:
     """The samples database under the data home: ``data_home(data_dir) / "samples.sqlite3"``."""
     return data_home(data_dir) / DEFAULT_NAME
@@ -129,7 +134,7 @@ class SampleStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise SampleError(f"cannot create {self.path.parent} ({err.strerror})") from None
+            raise StoreUnavailable(f"cannot create {self.path.parent} ({err.strerror})") from None
         with self._connect() as db:
             # WAL is a property of the file: set once, every later connection gets it.
             db.execute("PRAGMA journal_mode=WAL")
@@ -144,13 +149,15 @@ class SampleStore:
         try:
             db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
         except sqlite3.Error as err:
-            raise SampleError(f"cannot open the samples database {self.path} ({err})") from None
+            raise StoreUnavailable(
+                f"cannot open the samples database {self.path} ({err})"
+            ) from None
         try:
             db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
             db.execute("PRAGMA synchronous = FULL")
             yield db
         except sqlite3.DatabaseError as err:
-            raise SampleError(
+            raise StoreUnavailable(
                 f"{self.path}: the samples database cannot be used ({err}); move it away "
                 "to start a new one"
             ) from None

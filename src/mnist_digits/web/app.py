@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from mnist_digits import __version__
 from mnist_digits.core.errors import MnistDigitsError
 from mnist_digits.predict import Predictor
+from mnist_digits.samples.store import StoreUnavailable
 from mnist_digits.web.api import router
 from mnist_digits.web.guard import GuardMiddleware
 from mnist_digits.web.inputs import MAX_ERRORS
@@ -131,6 +132,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MnistDigitsError)
     async def user_error(request: Request, exc: MnistDigitsError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        # The server's own disk or database failed, not the request: reading still works.
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "60"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
