@@ -12,6 +12,7 @@ The model runs on a :class:`Backend`: :class:`TorchBackend` for ``.safetensors``
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from collections.abc import Sequence
@@ -243,6 +244,11 @@ class Predictor:
         self.meta = backend.meta
         self.temperature = float(self.meta.extra.get("temperature", 1.0))
         self.reject_threshold = float(self.meta.extra.get("reject_threshold", DEFAULT_REJECT))
+        # Which weights answer: the model's name and 12 hex digits of the SHA-256 of their
+        # self-description (recipe, metrics, calibration, creation time), computed once here
+        # rather than per request; it is what every stored sample and GET /api/model name.
+        digest = hashlib.sha256(self.meta.to_json().encode()).hexdigest()[:12]
+        self.fingerprint = f"{self.meta.model}-{digest}"
 
     @classmethod
     def from_checkpoint(
@@ -334,11 +340,8 @@ class Predictor:
         for count, segments in plans:
             rows = probs[at : at + len(segments)]
             at += len(segments)
-            scores = {
-                (s.start, s.stop): segment_score(p, s, _PRIOR)
-                for s, p in zip(segments, rows, strict=True)
-            }
             by_span = {(s.start, s.stop): (s, p) for s, p in zip(segments, rows, strict=True)}
+            scores = {span: segment_score(p, s, _PRIOR) for span, (s, p) in by_span.items()}
             chain = best_segmentation(count, scores)
             out.append([self._decide(by_span[c][0].image, by_span[c][1]) for c in chain])
         return out

@@ -183,13 +183,17 @@ class SampleStore:
         Raises:
             SampleError: a field is out of range (label, kind, writer, input shape).
         """
-        row = _row(image, input28, label, kind, probabilities, predicted, status, writer)
+        row = {
+            "created": _now(),
+            **_checked(image, input28, label, kind, probabilities, predicted, status, writer),
+            "model": model,
+            "fingerprint": fingerprint,
+            "schema_version": SCHEMA_VERSION,
+        }
+        marks = ", ".join("?" * len(row))
         with self._connect() as db, _write(db):
             cursor = db.execute(
-                "INSERT INTO samples (created, kind, label, writer, predicted, status, "
-                "probabilities, model, fingerprint, image, input28, schema_version) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_now(), *row[:6], model, fingerprint, *row[6:], SCHEMA_VERSION),
+                f"INSERT INTO samples ({', '.join(row)}) VALUES ({marks})", tuple(row.values())
             )
             return int(cursor.lastrowid or 0)
 
@@ -314,7 +318,7 @@ def _kind_filter(kind: str | None) -> tuple[str, tuple[str, ...]]:
     return ("", ()) if chosen is None else ("WHERE kind = ?", (chosen,))
 
 
-def _row(
+def _checked(
     image: bytes,
     input28: np.ndarray,
     label: int,
@@ -323,8 +327,8 @@ def _row(
     predicted: int | None,
     status: str,
     writer: str,
-) -> tuple[Any, ...]:
-    """The checked values of one row (kind, label, writer, predicted, status, probs, blobs)."""
+) -> dict[str, Any]:
+    """The person-given and model-given columns of one row, checked, by column name."""
     if check_kind(kind) is None:
         raise SampleError(f"a sample needs a kind: one of {', '.join(KINDS)}")
     if isinstance(label, bool) or not isinstance(label, int | np.integer) or not 0 <= label <= 9:
@@ -338,8 +342,16 @@ def _row(
     if len(probs) != 10:
         raise SampleError(f"{len(probs)} probabilities given, one per digit (10) expected")
     pixels = np.clip(grid, 0, 255).astype(np.uint8).tobytes()
-    return (kind, int(label), check_writer(writer), predicted, status, json.dumps(probs),
-            bytes(image), pixels)  # fmt: skip
+    return {
+        "kind": kind,
+        "label": int(label),
+        "writer": check_writer(writer),
+        "predicted": predicted,
+        "status": status,
+        "probabilities": json.dumps(probs),
+        "image": bytes(image),
+        "input28": pixels,
+    }
 
 
 def _sample(row: tuple[Any, ...]) -> Sample:

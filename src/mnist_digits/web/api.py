@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -202,13 +201,6 @@ async def health(predictor: PredictorDep) -> schemas.Health:
     return schemas.Health(model=predictor.meta.model)
 
 
-def fingerprint(predictor: Predictor) -> str:
-    """Which weights answer: the model's name and 12 hex digits of the SHA-256 of its
-    self-description (``CheckpointMeta``: recipe, metrics, calibration, creation time)."""
-    digest = hashlib.sha256(predictor.meta.to_json().encode()).hexdigest()[:12]
-    return f"{predictor.meta.model}-{digest}"
-
-
 @router.get("/model", response_model=schemas.ModelInfo, summary="The loaded model")
 async def model_info(predictor: PredictorDep) -> schemas.ModelInfo:
     """Name, training recipe, metrics and versions of the model being served."""
@@ -225,5 +217,5 @@ async def model_info(predictor: PredictorDep) -> schemas.ModelInfo:
         created=meta.created,
         temperature=predictor.temperature,
         reject_threshold=predictor.reject_threshold,
-        fingerprint=fingerprint(predictor),
+        fingerprint=predictor.fingerprint,
     )

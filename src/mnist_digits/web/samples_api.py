@@ -32,7 +32,7 @@ from mnist_digits.predict import Predictor
 from mnist_digits.samples.export import DEFAULT_TEST_SHARE, build_export
 from mnist_digits.samples.store import MAX_PAGE, Sample, SampleStore, default_path
 from mnist_digits.web import schemas
-from mnist_digits.web.api import ERRORS, PredictorDep, WorkDep, fingerprint, get_settings
+from mnist_digits.web.api import ERRORS, PredictorDep, WorkDep, get_settings
 from mnist_digits.web.inputs import Upload, decode_base64, to_source
 from mnist_digits.web.ratelimit import BURST, RATE, RateLimiter
 from mnist_digits.web.settings import Settings
@@ -121,14 +121,12 @@ async def add_sample(
     same fields. The server reads the image itself and stores its own 28×28 input and answer;
     an empty drawing is refused (400)."""
     fields, upload = await _read_sample(request)
-    model = fingerprint(predictor)
-    return await work.read(lambda pixels: _store(store, predictor, model, fields, upload, pixels))
+    return await work.read(lambda pixels: _store(store, predictor, fields, upload, pixels))
 
 
 def _store(
     store: SampleStore,
     predictor: Predictor,
-    model: str,
     fields: schemas.SampleFields,
     upload: Upload,
     max_pixels: int,
@@ -141,7 +139,7 @@ def _store(
     sample_id = store.add(
         image=raw, input28=result.input28, label=fields.label, kind=fields.kind,
         probabilities=result.probabilities, predicted=result.digit, status=result.status,
-        model=predictor.meta.model, fingerprint=model, writer=fields.writer,
+        model=predictor.meta.model, fingerprint=predictor.fingerprint, writer=fields.writer,
     )  # fmt: skip
     return _shown(store.get(sample_id))
 
