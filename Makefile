@@ -45,7 +45,7 @@ test: setup system-deps lint
 
 # The training benchmark, not part of CI: `make bench BENCH_ARGS=--quick` for the quick run.
 bench: setup
-	$(BIN)/python benchmarks/train_bench.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/train_bench.py --stop-references $(BENCH_ARGS)
 
 # Re-make the shipped weights by their recorded recipe, then their ONNX twin.
 shipped-weights: setup system-deps

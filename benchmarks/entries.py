@@ -1,7 +1,8 @@
 """What the benchmark runs: two references written from their published recipes, and our recipes
 (files in ``recipes/``), each with the thresholds it is timed to and the target it is judged by.
 
-Targets come from the project's issue #3; they are benchmark figures, not timed tests.
+Targets come from the project's issues #3 and #14 (which raised cnn-small-fast's from 1/20 to
+1/30); they are benchmark figures, not timed tests.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ ENTRIES = (
     ),
     Entry(
         "cnn-small-fast", OURS, "recipes/cnn-small-fast.toml", seeds=5,
-        thresholds=(0.99, 0.995), reference="pytorch-example", min_acc=0.99, max_ratio=0.05,
+        thresholds=(0.99, 0.995), reference="pytorch-example", min_acc=0.99, max_ratio=1 / 30,
     ),
     Entry(
         "cnn-small-995", OURS, "recipes/cnn-small-995.toml", seeds=3,
