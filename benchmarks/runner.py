@@ -27,7 +27,7 @@ from mnist_digits.training.tensors import TrainData, prepare_data
 
 # --smoke: enough steps to run every code path (16 steps of 128, 2 epochs), nothing measured.
 SMOKE_TRAIN, SMOKE_VAL, SMOKE_TEST = 2048, 1000, 1000
-DEVICE = torch.device("cpu")  # a CPU benchmark: the references run on the CPU too
+CPU = torch.device("cpu")  # the references always run on the CPU, as they were published
 
 
 @dataclass
@@ -40,6 +40,11 @@ class Context:
     tmp: Path
     train_data: dict[tuple[int, int], TrainData] = field(default_factory=dict)
     tf_version: str | None = None
+
+    @property
+    def device(self) -> torch.device:
+        """Where our entries train: ``--device`` (the CPU unless asked)."""
+        return torch.device(self.args.device)
 
     @property
     def smoke(self) -> bool:
@@ -107,19 +112,20 @@ def our_data(ctx: Context, cfg: TrainConfig) -> TrainData:
     """The normalised training and validation split, prepared once per validation split."""
     key = (cfg.val_size, cfg.val_seed)
     if key not in ctx.train_data:
-        ctx.train_data[key] = prepare_data(cfg, ctx.train_split, DEVICE)
+        ctx.train_data[key] = prepare_data(cfg, ctx.train_split, ctx.device)
     return ctx.train_data[key]
 
 
 def run_ours(entry: Entry, ctx: Context, result: dict[str, Any]) -> None:
     """One of our recipes through the library; TTA and the ensemble where the target needs them."""
-    cfg = replace(ours.load_recipe(str(entry.recipe_path)), device="cpu")
+    cfg = ours.load_recipe(str(entry.recipe_path))
+    cfg = replace(cfg, device=ctx.args.device, compile=cfg.compile or ctx.args.compile)
     if cfg.dataset != "mnist":
         raise ValueError(f"{entry.recipe} trains on {cfg.dataset}; the benchmark is MNIST")
     data = our_data(ctx, cfg)
     if ctx.smoke:
         cfg, data = ours.shrink(cfg, data, SMOKE_TRAIN, SMOKE_VAL)
-    x, y = normalized_tensors(ctx.test_split, str(DEVICE))
+    x, y = normalized_tensors(ctx.test_split, str(ctx.device))
     assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
     test = (x[: ctx.test_limit()], y[: ctx.test_limit()])
     result["config"] = cfg.to_dict()
@@ -158,8 +164,9 @@ def run_entry(entry: Entry, ctx: Context) -> tuple[dict[str, Any], bool]:
     return result, go_on
 
 
-def finish(entries: list[Entry], results: list[dict[str, Any]]) -> None:
-    """Add summaries to every complete entry, then ratios and targets to ours."""
+def finish(entries: list[Entry], results: list[dict[str, Any]], device: str) -> None:
+    """Add summaries to every complete entry, then ratios and targets (the CPU's or, with
+    ``device`` ``cuda``, the GPU's) to ours."""
     summaries: dict[str, dict] = {}
     for entry, res in zip(entries, results, strict=True):
         if res["seeds"] and not res["error"]:
@@ -168,14 +175,14 @@ def finish(entries: list[Entry], results: list[dict[str, Any]]) -> None:
     for entry, res in zip(entries, results, strict=True):
         if entry.kind == OURS and "summary" in res:
             res["ratio"] = ratio_to_reference(entry, res["summary"], summaries)
-            res["target"] = judge(entry, res["summary"], res["ratio"])
+            res["target"] = judge(entry, res["summary"], res["ratio"], device)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run the selected entries and return the whole report (JSON-ready)."""
     torch.set_num_threads(args.threads)
     entries = select(args.only, args.quick)
-    machine, start = machine_info(), time.perf_counter()
+    machine, start = machine_info(args.device), time.perf_counter()
     splits = [load_dataset("mnist", s, data_dir=args.data_dir) for s in ("train", "test")]
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="mnist-bench-") as tmp:
@@ -186,7 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results.append(result)
             if not go_on:
                 break
-    finish(entries[: len(results)], results)
+    finish(entries[: len(results)], results, args.device)
     machine["tensorflow"] = ctx.tf_version
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     return {

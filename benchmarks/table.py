@@ -103,9 +103,11 @@ def ensemble_rows(name: str, s: dict[str, Any]) -> list[str]:
 def render(report: dict[str, Any]) -> str:
     """The whole Markdown report: a line on the run and machine, the table, and the notes."""
     m = report["machine"]
+    gpu = f" Our entries on the GPU: {m['gpu']}." if m.get("gpu") else ""
     head = (
         f"Mode: {report['mode']}. {m['cpu_model']}, {m['usable_cores']} usable cores, "
         f"torch {m['torch']} ({m['torch_threads']} threads), TensorFlow {m['tensorflow'] or '—'}."
+        f"{gpu}"
     )
     rows = [row for result in report["entries"] for row in entry_rows(result)]
     return "\n".join([head, "", HEADER, *rows, "", NOTES]) + "\n"

@@ -4,6 +4,12 @@ Part of the README's test command: ``pytest`` collects tests/ and benchmarks/ (t
 apart from tests/test_report.py so that the two never clash in one run).
 """
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from entries import ENTRIES
 from report import (
     judge,
@@ -16,6 +22,7 @@ from report import (
 from table import render
 
 BY_NAME = {e.name: e for e in ENTRIES}
+HERE = Path(__file__).resolve().parent
 
 
 def run(seed: int, accs: list[float], seconds_per_epoch: float, **extra: float) -> dict:
@@ -106,3 +113,40 @@ def test_ratio_spread_pairs_our_fastest_with_their_slowest() -> None:
     assert (ratio["min"], ratio["max"]) == (6.0 / 300.0, 8.0 / 200.0)
     checks = judge(fast, ours, ratio)["checks"]
     assert checks["time <= 1/30x pytorch-example"] is True  # 0.028 <= 0.0333
+
+
+def test_on_the_gpu_only_the_gpu_targets_are_judged() -> None:
+    fast, best = BY_NAME["cnn-small-fast"], BY_NAME["cnn-strong-best"]
+    for entry in (fast, best):
+        assert entry.gpu_target is not None and entry.gpu_target[0] in entry.thresholds
+    quick = summarize(fast, [run(0, [0.985, 0.991], 0.4)], None)  # 99.1% after 0.8 s
+    assert judge(fast, quick, None, "cuda")["checks"] == {"99.0% within 1 s on the GPU": True}
+    slow = summarize(fast, [run(0, [0.985, 0.991], 0.6)], None)  # 99.1% after 1.2 s
+    assert judge(fast, slow, None, "cuda")["met"] is False
+    assert judge(BY_NAME["mlp-seed"], slow, None, "cuda")["met"] is None  # no GPU target
+
+
+def test_smoke_run_trains_our_entries_and_writes_the_report(tmp_path: Path) -> None:
+    """Every code path of our entries (a few dozen steps each, nothing measured), as
+    ``--device cpu``; the table and JSON land where ``--out`` says."""
+    out = tmp_path / "smoke.json"
+    args = ["--smoke", "--only", "mlp-seed,cnn-strong-best", "--device", "cpu", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, str(HERE / "train_bench.py"), *args],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["machine"]["device"] == "cpu" and report["mode"] == "smoke"
+    assert [e["name"] for e in report["entries"]] == ["mlp-seed", "cnn-strong-best"]
+    assert "| cnn-strong-best +TTA |" in out.with_suffix(".md").read_text()
+
+
+def test_gpu_script_says_plainly_when_there_is_no_gpu() -> None:
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHON": sys.executable}
+    done = subprocess.run(
+        ["bash", str(HERE / "gpu_bench.sh"), "/nonexistent-out"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "no CUDA GPU visible to PyTorch" in done.stderr

@@ -10,6 +10,8 @@ records, machine information and exact configs as JSON (and the table beside it 
 
 Not part of CI. --quick runs one seed of each entry, stops the references at their threshold
 and leaves out cnn-strong-best (about 15 minutes on the 2-core development machine).
+--device cuda trains our entries on a GPU (bf16 autocast, and --compile if asked) and judges
+them by the GPU targets; the references stay on the CPU (benchmarks/gpu_bench.sh runs it).
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stop-references", action="store_true", help="stop references at threshold")
     p.add_argument("--tf-python", help="a Python with TensorFlow, instead of benchmarks/.tfvenv")
     p.add_argument("--data-dir", help="MNIST cache root (default: the library's)")
+    p.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu",
+        help="where our entries train; cuda judges them by the GPU targets (default: cpu)",
+    )  # fmt: skip
+    p.add_argument("--compile", action="store_true", help="torch.compile our models")
     # Checks that every code path runs: 1 seed, a few dozen steps per entry; measures nothing.
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
