@@ -23,6 +23,7 @@ import imagegen
 import numpy as np
 import pytest
 from components import missing
+from PIL import Image
 from test_web_browser import (  # the browser and the served app, shared with the page's tests
     _canvas_box,
     _digit_paths,
@@ -158,6 +159,12 @@ def test_browser_preprocessing_matches_the_server(
     # Uploads: the tests' own canvas PNGs and dressed images (paper, photos, grey, colour).
     uploads = [canvas_digit(d) for d in range(10)]
     uploads += [png_bytes(img) for img, _, _ in imagegen.make_user_images(20, seed=15)]
+    # Small ones (a 28 px MNIST-style digit, a 16 px scan), whose ink map is upscaled first.
+    smalls = imagegen.make_user_images(10, seed=16)
+    uploads += [
+        png_bytes(img.resize((side, side), Image.Resampling.BOX))
+        for (img, _, _), side in zip(smalls, [28, 16] * 5, strict=True)
+    ]
     sent = [base64.b64encode(png).decode() for png in uploads]
     up_gaps, up_same = _compare(reader, uploads, tab.evaluate(DECODE_AND_READ, sent))
     with capsys.disabled():
@@ -169,6 +176,7 @@ def test_browser_preprocessing_matches_the_server(
         )
     assert gaps.mean() <= 1.0 and same.mean() >= 0.99
     assert up_gaps.mean() <= 1.0 and up_same.mean() >= 0.99
+    assert up_gaps[-len(smalls) :].mean() <= 1.0 and up_same[-len(smalls) :].all()
 
 
 def test_static_site_reads_from_file_with_the_network_off(

@@ -233,6 +233,29 @@ def test_bbox_is_in_input_pixels_even_for_large_inputs() -> None:
     assert abs(res.ink_fraction - np.mean(canvas < 128)) < 0.01
 
 
+@pytest.mark.parametrize("side", [12, 16, 28])
+def test_small_scans_keep_their_whole_strokes(side: int) -> None:
+    """A digit saved at 12-28 px (a low-resolution scan, MNIST's own size) has its ink map
+    upscaled before thresholding, so its blurry strokes stay whole: it reads as the same
+    digit drawn large, and its bbox is in the small image's own pixels."""
+    cov = _coverage(0, size=200, pen=14, height=150)
+    large = to_mnist(_grey(cov)).image28
+    small = Image.fromarray(_grey(cov)).resize((side, side), Image.Resampling.BOX)
+    res = to_mnist(small)
+    _assert_mnist_like(res)
+    assert _corr(res.image28, large) > 0.8
+    assert res.bbox is not None and 0 <= res.bbox[0] < res.bbox[2] <= side
+    assert 0 <= res.bbox[1] < res.bbox[3] <= side
+
+
+def test_a_one_pixel_speck_in_a_small_image_stays_a_speck() -> None:
+    pixels = np.full((24, 24), 255, np.uint8)
+    pixels[4:20, 11:13] = 0  # a "1", 16 px tall
+    pixels[2, 2] = 0  # a speck of one input pixel, upscaled to several working pixels
+    res = to_mnist(pixels)
+    assert res.found and res.bbox is not None and res.bbox[0] >= 10
+
+
 def test_thin_strokes_on_a_large_canvas_survive() -> None:
     cov = _coverage(3, size=1000, pen=3, height=700)
     res = to_mnist(_grey(cov))

@@ -91,8 +91,13 @@ def render_piece(ink: Ink, piece: Piece) -> Preprocessed:
     soft[(ink.labels[top:bottom, left:right] > 0) & ~own] = 0.0  # specks, other digits
     fit = _fit20(soft, own, stroke_width(own))
     width, height = ink.size
-    f = ink.factor
-    bbox = (int(left) * f, int(top) * f, min(int(right) * f, width), min(int(bottom) * f, height))
+    f, up = ink.factor, ink.up  # input pixels = working pixels * f / up (one of them is 1)
+    bbox = (
+        int(left) * f // up,
+        int(top) * f // up,
+        min(-(-int(right) * f // up), width),
+        min(-(-int(bottom) * f // up), height),
+    )
     fraction = float(np.count_nonzero(own)) / ink.labels.size
     return Preprocessed(_place28(fit), True, fraction, bbox, ink.inverted)
 

@@ -1,6 +1,6 @@
 // mnist-digits: the arithmetic of Pillow and numpy that images.render.to_mnist relies on, in
 // JavaScript for preprocess.js: Pillow's resampling of mode F images (libImaging/Resample.c
-// and Reduce.c: LANCZOS with reducing_gap, BILINEAR), numpy's float32 pairwise sum and
+// and Reduce.c: LANCZOS with reducing_gap, BILINEAR, BICUBIC), numpy's float32 pairwise sum and
 // Python's round(). Each follows its original's order of operations, because the 28x28 input
 // must come out as the server makes it (tests/test_browser_local.py: 0.000 grey levels apart).
 // Plain script (no module), so it also runs from file://; it defines window.mnistPillow.
@@ -28,6 +28,17 @@
   }
   const LANCZOS = { support: 3.0, f: (x) => (-3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3) : 0.0) };
   const BILINEAR = { support: 1.0, f: (x) => { x = Math.abs(x); return x < 1.0 ? 1.0 - x : 0.0; } };
+  // Resample.c bicubic_filter, a = -0.5.
+  const BICUBIC = {
+    support: 2.0,
+    f: (x) => {
+      const a = -0.5;
+      x = Math.abs(x);
+      if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+      if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+      return 0.0;
+    },
+  };
 
   // Resample.c precompute_coeffs: per output pixel, its first input pixel and weights.
   function coeffs(inSize, in0, in1, outSize, filter) {
@@ -130,5 +141,5 @@
     return f32(sum32(d, start, n2) + sum32(d, start + n2, n - n2));
   }
 
-  window.mnistPillow = { grid, pyRound, resample, lanczos, BILINEAR, sum32 };
+  window.mnistPillow = { grid, pyRound, resample, lanczos, BILINEAR, BICUBIC, sum32 };
 })();

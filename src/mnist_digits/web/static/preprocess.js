@@ -20,11 +20,12 @@
   const POLARITY_MARGIN = 0.1;  // deviations under 10 % do not vote on polarity
   const MIN_EXTENT = 0.03;      // a component under 3 % of the shorter side is a speck ...
   const MIN_AREA = 0.05;        // ... unless it holds >= 5 % of the largest one's pixels
+  const SMALL_SIDE = 64, UPSCALE_TO = 84;  // ink.py: small images' ink maps are upscaled
   const SIDE = 28, BOX = 20, CENTRE = 14.0;  // render.py: MNIST's canvas, box and centre
   const THIN = 2.0, TARGET_WIDTH = 2.5, POOL_SIDE = 40;  // render.py stroke thickening
   const f32 = Math.fround;
   const INV255 = f32(1 / 255);
-  const { grid, pyRound, resample, lanczos, BILINEAR, sum32 } = window.mnistPillow;  // pillow.js
+  const { grid, pyRound, resample, lanczos, BILINEAR, BICUBIC, sum32 } = window.mnistPillow;  // pillow.js
 
   // ---------------------------------------------------------------------------------------
   // images/ink.py
@@ -184,8 +185,16 @@
     return { ink, cut, inverted };
   }
 
-  // ink._components: 8-connected labels inside the ink's bounding box, specks marked.
-  function components(ink, cut) {
+  // ink._upscale: a small image's ink map, bicubic on mode F, clipped to 0..1.
+  function upscale(ink, up) {
+    const big = resample(ink, ink.w * up, ink.h * up, BICUBIC, null);
+    for (let i = 0; i < big.d.length; i++) big.d[i] = Math.min(1, Math.max(0, big.d[i]));
+    return big;
+  }
+
+  // ink._components: 8-connected labels inside the ink's bounding box, specks marked (a speck
+  // spans under 3 input pixels: 3 * up working pixels).
+  function components(ink, cut, up) {
     const { h, w } = ink;
     const labels = new Int32Array(h * w);
     const boxes = [];                    // [top, left, bottom, right) per label - 1
@@ -215,7 +224,7 @@
       boxes.push(box);
       areas.push(area);
     }
-    const big = boxes.map((b) => Math.max(b[2] - b[0], b[3] - b[1]) >= Math.max(3.0, MIN_EXTENT * Math.min(h, w)));
+    const big = boxes.map((b) => Math.max(b[2] - b[0], b[3] - b[1]) >= Math.max(3.0 * up, MIN_EXTENT * Math.min(h, w)));
     const keep = big.slice();
     if (boxes.length > 1 && big.some(Boolean)) {
       const largest = Math.max(...areas.filter((_, i) => big[i]));
@@ -351,8 +360,12 @@
     let px = { w: imageData.width, h: imageData.height, data: imageData.data };
     const factor = Math.max(1, Math.ceil(Math.max(px.w, px.h) / WORK_SIDE));
     if (factor > 1) px = reducePixels(px, factor);
-    const { ink, cut, inverted } = inkMap(px);
-    const { labels, boxes, keep } = components(ink, cut);
+    const mapped = inkMap(px);
+    const { cut, inverted } = mapped;
+    const side = Math.max(mapped.ink.w, mapped.ink.h);
+    const up = side < SMALL_SIDE ? Math.ceil(UPSCALE_TO / side) : 1;
+    const ink = up > 1 ? upscale(mapped.ink, up) : mapped.ink;
+    const { labels, boxes, keep } = components(ink, cut, up);
     const ids = new Set(boxes.map((_, i) => i + 1).filter((id) => keep[id - 1]));
     if (!ids.size) return { image28: new Uint8Array(SIDE * SIDE), found: false, inkFraction: 0, inverted };
     const kept = [...ids].map((id) => boxes[id - 1]);
