@@ -1,6 +1,7 @@
 """The weights shipped in the package: accuracy on the MNIST test set, and a recorded recipe."""
 
 import json
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from scoring import accuracy
 from mnist_digits.data.dataset import load_dataset, normalized_tensors
 from mnist_digits.models.checkpoint import load_checkpoint
 from mnist_digits.predict import SHIPPED
+from mnist_digits.training.recalibrate import recalibrate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,3 +38,16 @@ def test_shipped_weights_reach_99_4_percent(mnist_home):
     test_accuracy = accuracy(model, x, y, meta.input)
     assert test_accuracy >= 0.994, test_accuracy
     assert test_accuracy == pytest.approx(meta.metrics["test_accuracy"], abs=1e-4)
+
+
+@pytest.mark.slow
+def test_shipped_threshold_is_what_validation_gives_with_todays_preprocessing(mnist_home, tmp_path):
+    """The reject threshold is chosen on validation images as ``to_mnist`` leaves them: if the
+    preprocessing changes, scripts/recalibrate.py must choose it again (and this fails)."""
+    copy = tmp_path / "shipped.safetensors"
+    shutil.copyfile(SHIPPED, copy)
+    cal = recalibrate(copy)
+    extra = load_checkpoint(SHIPPED)[1].extra
+    assert cal.reject_threshold == pytest.approx(extra["reject_threshold"], abs=1e-6)
+    assert cal.val_digits_flagged == pytest.approx(extra["val_digits_flagged"], abs=1e-6)
+    assert load_checkpoint(copy)[1].extra["reject_threshold"] == cal.reject_threshold
