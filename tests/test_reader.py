@@ -59,6 +59,20 @@ def test_generated_images_are_preprocessed_and_labelled(tmp_path) -> None:
     assert np.array_equal(preprocess_all(np.zeros((1, 28, 28), np.uint8)), np.zeros((1, 28, 28)))
 
 
+def test_a_lowres_share_of_twins_comes_from_small_copies() -> None:
+    """``lowres`` makes that share of the twins from 8-20 px copies: they differ from the
+    full-size twins, the rest are identical, and the same seed gives the same twins."""
+    ys, xs = np.mgrid[0:28, 0:28]
+    ring = (np.abs(np.hypot(ys - 14, xs - 14) - 7) < 2).astype(np.uint8) * 255  # a "0"
+    images = np.stack([ring] * 40)
+    full = preprocess_all(images)
+    mixed = preprocess_all(images, lowres=0.5, seed=3)
+    changed = np.array([not np.array_equal(a, b) for a, b in zip(full, mixed, strict=True)])
+    assert 0.25 < changed.mean() < 0.75
+    assert np.array_equal(preprocess_all(images, lowres=0.5, seed=3), mixed)
+    assert (mixed.reshape(40, -1).max(axis=1) == 255).all()  # every twin still holds the digit
+
+
 def test_prepare_data_keeps_twins_aligned_and_adds_printed_digits() -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(1, 256, (60, 28, 28), dtype=np.uint8)

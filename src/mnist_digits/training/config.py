@@ -51,6 +51,9 @@ class TrainConfig:
     preprocessed: float = _f(
         0.0, "share of training digits shown as users' preprocessing leaves them, 0..1"
     )
+    lowres: float = _f(
+        0.0, "share of those preprocessed digits made from an 8-20 px copy (a scan), 0..1"
+    )
     printed_digits: int = _f(0, "printed digits in the training typefaces to add (0: none)")
     negatives: int = _f(0, "generated non-digits per training family, as outliers (0: none)")
     stroke: float = _f(0.0, "share of training digits drawn with a thinner or fatter pen, 0..1")
@@ -86,8 +89,8 @@ class TrainConfig:
             raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
         if min(self.augment, self.elastic, self.patience, self.outlier_exposure) < 0:
             raise ConfigError("augment, elastic, patience and outlier_exposure must be >= 0")
-        if not (0 <= self.preprocessed <= 1 and 0 <= self.stroke <= 1):
-            raise ConfigError("preprocessed and stroke are shares: give values in [0, 1]")
+        if not all(0 <= v <= 1 for v in (self.preprocessed, self.stroke, self.lowres)):
+            raise ConfigError("preprocessed, lowres and stroke are shares: give values in [0, 1]")
         if min(self.printed_digits, self.negatives) < 0:
             raise ConfigError("printed_digits and negatives are counts: give values >= 0")
         if self.width < 0:

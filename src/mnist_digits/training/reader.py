@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 import mnist_digits.images
 import mnist_digits.synthetic
@@ -29,6 +30,9 @@ PathLike = str | os.PathLike[str]
 # Generated images for training and for calibration come from different seeds, so the reject
 # threshold is never chosen on the very images the model was pushed away from.
 TRAIN_SEED, CALIBRATION_SEED = 0, 1
+# Sides a low-resolution twin is reduced to: 8 px (the smallest scans people send; digits
+# there are 6-8 px tall) to 20 px (MNIST's own digit box).
+LOWRES_SIDES = (8, 10, 12, 14, 16, 20)
 CALIBRATION_PER_FAMILY = 500
 
 
@@ -49,22 +53,50 @@ class ReaderArrays:
     outliers_pre: np.ndarray | None
 
 
-def preprocess_all(images: np.ndarray) -> np.ndarray:
-    """``to_mnist`` of every stored image (N, 28, 28); an image with no ink stays black."""
-    return np.stack([to_mnist(image).image28 for image in images]) if len(images) else images
+def preprocess_all(images: np.ndarray, lowres: float = 0.0, seed: int = 0) -> np.ndarray:
+    """``to_mnist`` of every stored image (N, 28, 28); an image with no ink stays black.
+
+    A ``lowres`` share of them (drawn with ``seed``) is first box-reduced to 8-20 px a side, as
+    a low-resolution scan or thumbnail holds a digit, so the model sees what the preprocessing
+    makes of those.
+    """
+    if not len(images):
+        return images
+    rng = np.random.default_rng(seed)
+    small = rng.random(len(images)) < lowres  # (N,)
+    sides = rng.choice(LOWRES_SIDES, len(images))  # (N,)
+    return np.stack(
+        [
+            to_mnist(_shrink(image, int(side)) if shrink else image).image28
+            for image, shrink, side in zip(images, small, sides, strict=True)
+        ]
+    )
+
+
+def _shrink(image: np.ndarray, side: int) -> np.ndarray:
+    """A stored (28, 28) digit box-reduced to (side, side), as a low-resolution scan holds it."""
+    return np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BOX))
 
 
 def preprocessed(
-    ds: Dataset, data_dir: PathLike | None = None, indices: np.ndarray | None = None
+    ds: Dataset,
+    data_dir: PathLike | None = None,
+    indices: np.ndarray | None = None,
+    lowres: float = 0.0,
 ) -> np.ndarray:
     """A split, or its images at ``indices``, as the preprocessing for users' images leaves
-    them (cached). Calibration asks for the 5,000 validation images only: a twelfth of the
-    work of the whole training split, which only train-serve parity needs."""
+    them (cached), a ``lowres`` share of them from low-resolution copies (see
+    ``preprocess_all``). Calibration asks for the 5,000 validation images only: a twelfth of
+    the work of the whole training split, which only train-serve parity needs."""
     code = code_fingerprint([mnist_digits.images])
     images = ds.images if indices is None else ds.images[indices]
     part = "" if indices is None else "-" + hashlib.sha256(indices.tobytes()).hexdigest()[:12]
+    part += f"-lowres{lowres:g}" if lowres > 0 else ""
     key = f"{ds.name}-{ds.split}{part}-to_mnist-{code}"
-    return cached_arrays(key, lambda: {"images": preprocess_all(images)}, data_dir)["images"]
+    arrays = cached_arrays(
+        key, lambda: {"images": preprocess_all(images, lowres, TRAIN_SEED)}, data_dir
+    )
+    return arrays["images"]
 
 
 def generated(
@@ -110,7 +142,7 @@ def reader_arrays(
     printed = generated("train", True, cfg.printed_digits, TRAIN_SEED, data_dir)
     negatives, _ = generated("train", False, cfg.negatives, TRAIN_SEED, data_dir)
     return ReaderArrays(
-        train_pre=preprocessed(train, data_dir) if parity else None,
+        train_pre=preprocessed(train, data_dir, lowres=cfg.lowres) if parity else None,
         printed=printed if cfg.printed_digits > 0 else None,
         negatives=negatives if cfg.negatives > 0 else None,
         outliers_pre=preprocessed(outliers, data_dir) if parity and outliers else None,
