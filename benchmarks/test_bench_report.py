@@ -150,3 +150,10 @@ def test_gpu_script_says_plainly_when_there_is_no_gpu() -> None:
     )  # fmt: skip
     assert done.returncode != 0
     assert "no CUDA GPU visible to PyTorch" in done.stderr
+
+
+def test_readme_table_is_the_one_its_results_file_gives() -> None:
+    """README.md's benchmark table is generated from a committed results file it names."""
+    import readme_tables
+
+    assert readme_tables.main(["--check"]) == 0
