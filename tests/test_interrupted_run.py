@@ -50,7 +50,7 @@ def shared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def home(tiny_mnist, shared_home: Path, monkeypatch) -> Path:
     """The data home, holding tiny_mnist. Fashion-MNIST's non-digits are left out: calibration
     would preprocess its 60,000 training images first (about a minute on two cores)."""
-    monkeypatch.setattr(training_run, "_outliers", lambda cfg, data_dir: None)
+    monkeypatch.setattr(training_run, "outlier_split", lambda cfg, data_dir: None)
     tiny_mnist.write(shared_home / "mnist")
     return shared_home
 

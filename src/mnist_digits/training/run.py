@@ -143,7 +143,7 @@ def prepare(cfg: TrainConfig, data_dir: PathLike | None) -> Prepared:
     """Load the training split (and non-digits), normalise once, hold out validation."""
     device = distributed.local_device(pick_device(cfg.device))
     train_split = load_dataset(cfg.dataset, "train", data_dir=data_dir)
-    outliers = _outliers(cfg, data_dir)
+    outliers = outlier_split(cfg, data_dir)
     extra = reader_arrays(cfg, train_split, outliers, data_dir)
     data = prepare_data(cfg, train_split, device, outliers, extra)
     return Prepared(train_split, outliers, data, data_dir)
@@ -173,20 +173,33 @@ def fit(
 def calibrate_run(cfg: TrainConfig, result: TrainResult, prepared: Prepared) -> Calibration:
     """Temperature and reject threshold, from the validation digits and non-digits held out
     of training, all as the preprocessing for users' images leaves them."""
-    where = prepared.data_dir
-    _, val_idx = split_indices(len(prepared.train_split), cfg.val_size, cfg.val_seed)
-    digits = [preprocessed(prepared.train_split, where, val_idx.numpy())]
-    others = [generated("train", False, CALIBRATION_PER_FAMILY, CALIBRATION_SEED, where)[0]]
-    if cfg.printed_digits > 0:
-        digits.append(generated("train", True, CALIBRATION_PER_FAMILY, CALIBRATION_SEED, where)[0])
-    if prepared.outliers is not None:
-        _, o_val = split_indices(len(prepared.outliers), cfg.val_size, cfg.val_seed)
-        others.append(preprocessed(prepared.outliers, where, o_val.numpy()))
+    digits28, others28 = calibration_images(
+        cfg, prepared.train_split, prepared.outliers, prepared.data_dir
+    )
     data = prepared.data
     val_logits = infer(result.model, data.x_val, data.contract).cpu().numpy()
     labels = data.y_val.cpu().numpy()
-    digits28, others28 = np.concatenate(digits), np.concatenate(others)
     return calibrate(result.model, val_logits, labels, digits28, others28, data.contract)
+
+
+def calibration_images(
+    cfg: TrainConfig, train: Dataset, outliers: Dataset | None, data_dir: PathLike | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the reject threshold is chosen on, as the preprocessing for users' images leaves
+    it: the run's validation digits (and printed digits of the calibration seed, for a reader
+    trained on printed digits), and non-digits held out of training (the training families at
+    the calibration seed, and the outlier split's held-out part when there is one)."""
+    _, val_idx = split_indices(len(train), cfg.val_size, cfg.val_seed)
+    digits = [preprocessed(train, data_dir, val_idx.numpy())]
+    others = [generated("train", False, CALIBRATION_PER_FAMILY, CALIBRATION_SEED, data_dir)[0]]
+    if cfg.printed_digits > 0:
+        digits.append(
+            generated("train", True, CALIBRATION_PER_FAMILY, CALIBRATION_SEED, data_dir)[0]
+        )
+    if outliers is not None:
+        _, o_val = split_indices(len(outliers), cfg.val_size, cfg.val_seed)
+        others.append(preprocessed(outliers, data_dir, o_val.numpy()))
+    return np.concatenate(digits), np.concatenate(others)
 
 
 def score(cfg: TrainConfig, result: TrainResult, data_dir: PathLike | None) -> Scored:
@@ -238,7 +251,7 @@ def _summary(
     )
 
 
-def _outliers(cfg: TrainConfig, data_dir: PathLike | None) -> Dataset | None:
+def outlier_split(cfg: TrainConfig, data_dir: PathLike | None) -> Dataset | None:
     """Fashion-MNIST's training split as non-digits: required for outlier exposure, and used
     when available to report how many non-digits the reject threshold catches."""
     if cfg.dataset != "mnist":
