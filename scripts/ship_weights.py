@@ -38,7 +38,8 @@ def relabel(run_dir: str, recipe: str) -> str | None:
     if not file.is_file():
         return f"there is no {file}"
     wanted = resolve_config(load_config_file(file), {}).to_dict()
-    ran = read_meta(run_dir).recipe
+    # Resolved, so a field added after the run was trained reads as its default (what ran).
+    ran = resolve_config(read_meta(run_dir).recipe, {}).to_dict()
     differ = sorted(k for k in wanted if k != "recipe" and ran.get(k) != wanted[k])
     return f"its settings differ from {file.name} in {', '.join(differ)}" if differ else None
 

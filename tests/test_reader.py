@@ -9,13 +9,21 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from mnist_digits.data.dataset import Dataset
 from mnist_digits.data.derived import cached_arrays, code_fingerprint
 from mnist_digits.data.specs import MNIST
+from mnist_digits.data.split import split_indices
 from mnist_digits.training.augment import pen_width
 from mnist_digits.training.config import resolve_config
-from mnist_digits.training.reader import ReaderArrays, generated, preprocess_all
+from mnist_digits.training.reader import (
+    ReaderArrays,
+    generated,
+    join_touching,
+    preprocess_all,
+    touching_pairs,
+)
 from mnist_digits.training.tensors import prepare_data
 
 
@@ -110,3 +118,43 @@ def test_shares_must_lie_in_0_1(key: str) -> None:
 
     with pytest.raises(ConfigError, match="shares"):
         resolve_config({}, {key: 1.5})
+
+
+def _bar(col: int, width: int = 4) -> np.ndarray:
+    image = np.zeros((28, 28), np.uint8)
+    image[4:24, col : col + width] = 255  # a vertical stroke, a "1"
+    return image
+
+
+def test_joined_digits_touch_and_keep_all_their_ink() -> None:
+    rng = np.random.default_rng(0)
+    for seed in range(20):
+        pair = join_touching(_bar(3 + seed % 10), _bar(12, 6), np.random.default_rng(seed))
+        assert pair.shape[0] == 28 and pair.dtype == np.uint8
+        _, parts = ndimage.label(pair > 127)
+        assert parts == 1, "the two strokes touch: one blob, as touching digits are"
+        assert (pair > 127).sum() >= 20 * 4 + 20 * 6 - 20 * 2, "neither digit is cut off"
+    ring = np.zeros((28, 28), np.uint8)
+    ring[8:20, 8:20] = 255
+    ring[10:18, 10:18] = 0  # a "0"
+    assert join_touching(ring, _bar(10), rng).shape[1] >= 12 + 4 - 1
+
+
+def test_pairs_come_from_the_training_part_only(tmp_path) -> None:
+    """Each pair is built of training digits; validation digits never appear in one."""
+    images = np.zeros((40, 28, 28), np.uint8)
+    for i in range(40):
+        images[i, 4:24, 10 : 12 + i % 8] = 255  # every digit its own stroke width
+    train = Dataset("tiny", "train", images, np.arange(40) % 10, MNIST.classes, MNIST.contract)
+    cfg = replace(resolve_config({}, {"model": "mlp-seed"}), val_size=10, pairs=30)
+    pairs = touching_pairs(cfg, train, tmp_path)
+    assert pairs.shape == (30, 28, 28) and pairs.dtype == np.uint8
+    assert np.array_equal(touching_pairs(cfg, train, tmp_path), pairs), "cached, the same"
+    _, val_idx = split_indices(len(train), 10, cfg.val_seed)
+    seen = touching_pairs(replace(cfg, pairs=0), train, tmp_path)
+    assert seen.shape == (0, 28, 28)
+    # Swap the validation digits for blanks: the pairs must not change (never read them).
+    blanked = images.copy()
+    blanked[val_idx.numpy()] = 0
+    other = Dataset("tiny2", "train", blanked, train.labels, MNIST.classes, MNIST.contract)
+    assert np.array_equal(touching_pairs(cfg, other, tmp_path), pairs)

@@ -56,6 +56,7 @@ class TrainConfig:
     )
     printed_digits: int = _f(0, "printed digits in the training typefaces to add (0: none)")
     negatives: int = _f(0, "generated non-digits per training family, as outliers (0: none)")
+    pairs: int = _f(0, "touching pairs of training digits, as outliers: two are not one (0: none)")
     stroke: float = _f(0.0, "share of training digits drawn with a thinner or fatter pen, 0..1")
     tta: bool = _f(False, "average predictions over 1-px shifts when evaluating")
     outlier_augment: bool = _f(
@@ -91,8 +92,8 @@ class TrainConfig:
             raise ConfigError("augment, elastic, patience and outlier_exposure must be >= 0")
         if not all(0 <= v <= 1 for v in (self.preprocessed, self.stroke, self.lowres)):
             raise ConfigError("preprocessed, lowres and stroke are shares: give values in [0, 1]")
-        if min(self.printed_digits, self.negatives) < 0:
-            raise ConfigError("printed_digits and negatives are counts: give values >= 0")
+        if min(self.printed_digits, self.negatives, self.pairs) < 0:
+            raise ConfigError("printed_digits, negatives and pairs are counts: give values >= 0")
         if self.width < 0:
             raise ConfigError(f"width must be >= 0 (0: the model's default), got {self.width}")
         width_config(self.model, self.width)  # a model without a width refuses one

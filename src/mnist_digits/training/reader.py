@@ -4,6 +4,8 @@
   ``predict`` feeds the model, cached once per dataset and preprocessing code.
 - **Printed digits** in the training typefaces (``synthetic``), as positives.
 - **Non-digits** of every ``train`` family, as outliers pushed to a uniform answer.
+- **Touching pairs** of training digits, as outliers too: two digits written into each other
+  are not one digit, which is what lets ``predict_number`` tell a merged pair from a digit.
 
 Held-out families are never touched here; they are only for measuring.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +25,7 @@ import mnist_digits.images
 import mnist_digits.synthetic
 from mnist_digits.data.dataset import Dataset
 from mnist_digits.data.derived import cached_arrays, code_fingerprint
+from mnist_digits.data.split import split_indices
 from mnist_digits.images.render import to_mnist
 from mnist_digits.synthetic.families import FAMILIES, render_family
 from mnist_digits.training.config import TrainConfig
@@ -134,6 +138,51 @@ def _render(name: str, n: int, seed: int) -> dict[str, np.ndarray]:
     }
 
 
+def touching_pairs(cfg: TrainConfig, train: Dataset, data_dir: PathLike | None) -> np.ndarray:
+    """``cfg.pairs`` pairs of training digits written touching, through ``to_mnist`` (cached).
+
+    Only digits of the training part are paired: the validation split stays unseen.
+
+    Returns:
+        uint8 (cfg.pairs, 28, 28).
+    """
+    if cfg.pairs <= 0:
+        return np.zeros((0, 28, 28), np.uint8)
+    train_idx, _ = split_indices(len(train), cfg.val_size, cfg.val_seed)
+    code = code_fingerprint([mnist_digits.images, sys.modules[__name__]])
+    key = f"{train.name}-{train.split}-pairs{cfg.pairs}-val{cfg.val_size}-{cfg.val_seed}-{code}"
+    images = train.images[train_idx.numpy()]  # (n_train, 28, 28)
+    build = lambda: {"images": _pairs(images, cfg.pairs, TRAIN_SEED)}  # noqa: E731
+    return cached_arrays(key, build, data_dir)["images"]
+
+
+def _pairs(images: np.ndarray, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(images), (n, 2))  # (n, 2) left and right digit
+    return np.stack([to_mnist(join_touching(images[a], images[b], rng)).image28 for a, b in picks])
+
+
+def join_touching(left: np.ndarray, right: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Two (28, 28) white-on-black digits side by side, the right one slid left until their
+    strokes touch, at most a quarter of its width into the left one's box, and up to 3 px up
+    or down (a writer's baseline wanders). Returns a (28, w) uint8 array."""
+    a, b = _ink_columns(left), np.roll(_ink_columns(right), int(rng.integers(-3, 4)), axis=0)
+    rows = (a > 127).any(axis=1) & (b > 127).any(axis=1)  # (28,) rows both digits ink
+    last = a.shape[1] - 1 - np.argmax((a > 127)[:, ::-1], axis=1)  # (28,) rightmost ink of a
+    first = np.argmax(b > 127, axis=1)  # (28,) leftmost ink of b
+    touch = int(np.where(rows, last - first, -(10**6)).max())  # b's x at which a row touches
+    x = max(touch, a.shape[1] - b.shape[1] // 4, 0) if rows.any() else a.shape[1] - 1
+    canvas = np.zeros((28, max(a.shape[1], x + b.shape[1])), np.uint8)
+    canvas[:, : a.shape[1]] = a
+    np.maximum(canvas[:, x : x + b.shape[1]], b, out=canvas[:, x : x + b.shape[1]])
+    return canvas
+
+
+def _ink_columns(image: np.ndarray) -> np.ndarray:
+    cols = np.flatnonzero(image.any(axis=0))
+    return image[:, cols[0] : cols[-1] + 1] if cols.size else image
+
+
 def reader_arrays(
     cfg: TrainConfig, train: Dataset, outliers: Dataset | None, data_dir: PathLike | None
 ) -> ReaderArrays:
@@ -141,9 +190,10 @@ def reader_arrays(
     parity = cfg.preprocessed > 0
     printed = generated("train", True, cfg.printed_digits, TRAIN_SEED, data_dir)
     negatives, _ = generated("train", False, cfg.negatives, TRAIN_SEED, data_dir)
+    negatives = np.concatenate([negatives, touching_pairs(cfg, train, data_dir)])
     return ReaderArrays(
         train_pre=preprocessed(train, data_dir, lowres=cfg.lowres) if parity else None,
         printed=printed if cfg.printed_digits > 0 else None,
-        negatives=negatives if cfg.negatives > 0 else None,
+        negatives=negatives if len(negatives) else None,
         outliers_pre=preprocessed(outliers, data_dir) if parity and outliers else None,
     )
