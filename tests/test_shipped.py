@@ -29,16 +29,16 @@ def test_metadata_names_the_recipe_that_made_them():
 
 
 # The shipped reader was chosen on validation for people's images (recipes/cnn-small-shipped.toml)
-# and measured 99.37% on MNIST test as stored, 99.34% through `predict`, once, after choosing
-# (the weights before them: 99.42%, 99.39%); the floor guards that. Issue #12's 99.4% through
+# and measured 99.47% on MNIST test as stored, 99.34% through `predict`, once, after choosing
+# (the weights before them: 99.37%, 99.34%); the floor guards that. Issue #12's 99.4% through
 # `predict` is not met.
 @pytest.mark.slow
-def test_shipped_weights_reach_99_3_percent(mnist_home):
+def test_shipped_weights_reach_99_45_percent(mnist_home):
     model, meta = load_checkpoint(SHIPPED)
     x, y = normalized_tensors(load_dataset("mnist", "test"), contract=meta.input)
     assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
     test_accuracy = accuracy(model, x, y, meta.input)
-    assert test_accuracy >= 0.9935, test_accuracy
+    assert test_accuracy >= 0.9945, test_accuracy
     assert test_accuracy == pytest.approx(meta.metrics["test_accuracy"], abs=1e-4)
 
 
