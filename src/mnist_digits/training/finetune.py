@@ -47,7 +47,8 @@ from mnist_digits.data.split import DEFAULT_VAL_SEED, DEFAULT_VAL_SIZE, split_in
 from mnist_digits.models.checkpoint import BEST
 from mnist_digits.models.inference import infer
 from mnist_digits.training.augment import augment_batch
-from mnist_digits.training.finetune_io import Base, calibrate_finetuned, load_base, save_finetuned
+from mnist_digits.training.finetune_io import Base, load_base, save_finetuned
+from mnist_digits.training.recalibrate import calibration_for
 from mnist_digits.training.usersamples import UserSamples, load_samples, split_samples
 
 PathLike = str | os.PathLike[str]
@@ -172,7 +173,7 @@ def finetune(
     model, kept = _adapt(base, split.train, mnist, cfg, before.mnist_val)
     seconds = time.perf_counter() - t0
     after = _figures(model, base.contract, split.held_out, mnist)
-    cal = calibrate_finetuned(model, base.contract, mnist.train, mnist.val_idx, data_dir)
+    cal = calibration_for(model, base.meta, data_dir)
     report = FinetuneReport(
         base=base.label,
         base_fingerprint=base.fingerprint,

@@ -1,5 +1,6 @@
-"""What fine-tuning reads and writes: the base checkpoint, the calibration of the adapted
-weights, and the run folder with a normal self-describing checkpoint.
+"""What fine-tuning reads and writes: the base checkpoint and the run folder with a normal
+self-describing checkpoint (the adapted weights are calibrated by ``recalibrate``, as their
+base's run was).
 
 The fine-tuned checkpoint is the base's card with new weights: the same model, config, input
 contract, classes and dataset, so ``serve --checkpoint`` and ``predict --checkpoint`` take it
@@ -22,7 +23,6 @@ from mnist_digits import __version__
 from mnist_digits.core.card import CheckpointMeta
 from mnist_digits.core.contract import InputContract
 from mnist_digits.core.errors import CheckpointError
-from mnist_digits.data.dataset import Dataset
 from mnist_digits.models.checkpoint import (
     BEST,
     git_commit,
@@ -32,14 +32,7 @@ from mnist_digits.models.checkpoint import (
     save_checkpoint,
     weights_fingerprint,
 )
-from mnist_digits.models.inference import infer
-from mnist_digits.training.calibration import Calibration, calibrate
-from mnist_digits.training.reader import (
-    CALIBRATION_PER_FAMILY,
-    CALIBRATION_SEED,
-    generated,
-    preprocessed,
-)
+from mnist_digits.training.calibration import Calibration
 from mnist_digits.training.rundir import prepare_run_dir, write_json
 from mnist_digits.training.tensors import pick_device
 
@@ -87,23 +80,6 @@ def load_base(checkpoint: PathLike, out: PathLike, force: bool, device: str) -> 
     folder = prepare_run_dir(out, force)
     label = f"the shipped {meta.model}" if inside_package(file) else str(file)
     return Base(model, meta, file, label, weights_fingerprint(file), folder)
-
-
-def calibrate_finetuned(
-    model: nn.Module,
-    contract: InputContract,
-    train: Dataset,
-    val_idx: Any,
-    data_dir: PathLike | None,
-) -> Calibration:
-    """Temperature and reject threshold as training's calibration chooses them: MNIST
-    validation digits (as the preprocessing for users' images leaves them) and the training
-    families' non-digits of the calibration seed, both never trained on."""
-    digits28 = preprocessed(train, data_dir, val_idx)
-    others28 = generated("train", False, CALIBRATION_PER_FAMILY, CALIBRATION_SEED, data_dir)[0]
-    with torch.no_grad():
-        logits = infer(model, train.images[val_idx], contract).double().cpu().numpy()
-    return calibrate(model, logits, train.labels[val_idx], digits28, others28, contract)
 
 
 def save_finetuned(
