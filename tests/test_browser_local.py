@@ -159,6 +159,11 @@ def test_browser_preprocessing_matches_the_server(
     # Uploads: the tests' own canvas PNGs and dressed images (paper, photos, grey, colour).
     uploads = [canvas_digit(d) for d in range(10)]
     uploads += [png_bytes(img) for img, _, _ in imagegen.make_user_images(20, seed=15)]
+    # Already in MNIST's format (as to_mnist leaves a digit), read as they are on both sides,
+    # and the same moved 3 px off centre, which takes the whole path.
+    formatted = [reader.preprocess(img).image28 for img, _, _ in imagegen.make_user_images(3, 17)]
+    uploads += [png_bytes(Image.fromarray(a)) for a in formatted]
+    uploads += [png_bytes(Image.fromarray(np.roll(a, 3, axis=1))) for a in formatted]
     # Small ones (a 28 px MNIST-style digit, a 16 px scan), whose ink map is upscaled first.
     smalls = imagegen.make_user_images(10, seed=16)
     uploads += [
@@ -177,6 +182,8 @@ def test_browser_preprocessing_matches_the_server(
     assert gaps.mean() <= 1.0 and same.mean() >= 0.99
     assert up_gaps.mean() <= 1.0 and up_same.mean() >= 0.99
     assert up_gaps[-len(smalls) :].mean() <= 1.0 and up_same[-len(smalls) :].all()
+    as_is = slice(-len(smalls) - 6, -len(smalls) - 3)
+    assert (up_gaps[as_is] == 0).all(), "an MNIST-format upload is read as it is on both sides"
 
 
 def test_static_site_reads_from_file_with_the_network_off(

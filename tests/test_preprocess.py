@@ -23,7 +23,7 @@ from mnist_digits.core.errors import ImageError
 from mnist_digits.core.limits import MAX_PIXELS
 from mnist_digits.images.decode import load_image
 from mnist_digits.images.numbers import split_digits
-from mnist_digits.images.render import Preprocessed, to_mnist
+from mnist_digits.images.render import Preprocessed, mnist_format, to_mnist
 
 # --------------------------------------------------------------------------------------------
 # Helpers
@@ -496,3 +496,48 @@ def test_generator_is_deterministic_and_covers_all_kinds() -> None:
     assert {k for _, _, k in first} == set(imagegen.KINDS)
     assert {d for _, d, _ in first} == set(range(10))
     assert any(img.mode == "RGBA" for img, _, _ in first)
+
+
+def _formatted() -> np.ndarray:
+    """A digit as to_mnist leaves it: MNIST's format."""
+    return to_mnist(imagegen.make_user_images(1, seed=5)[0][0]).image28
+
+
+def test_an_image_already_in_mnist_format_is_read_as_it_is() -> None:
+    digit = _formatted()
+    for image in (digit, Image.fromarray(digit), Image.fromarray(digit).convert("RGB")):
+        out = to_mnist(image)
+        assert out.found and not out.inverted and np.array_equal(out.image28, digit)
+    assert not np.array_equal(to_mnist(digit, as_is=False).image28, digit), "the whole path"
+
+
+@pytest.mark.parametrize("change", ["off-centre", "too-big", "coloured", "faint", "transparent"])
+def test_near_misses_of_the_mnist_format_take_the_whole_path(change: str) -> None:
+    digit = _formatted()
+    if change == "off-centre":
+        image = Image.fromarray(np.roll(digit, 3, axis=1))
+    elif change == "too-big":
+        big = digit.copy()
+        big[2, 2] = big[25, 25] = 255  # nonzero pixels beyond a 20 px box
+        image = Image.fromarray(big)
+    elif change == "coloured":
+        rgb = np.stack([digit, digit // 2, digit], axis=-1)
+        image = Image.fromarray(rgb)
+    elif change == "faint":
+        image = Image.fromarray((digit // 3).astype(np.uint8))
+    else:
+        alpha = np.full_like(digit, 200)
+        image = Image.fromarray(np.stack([digit, digit, digit, alpha], axis=-1))
+    assert mnist_format(image) is None
+    assert to_mnist(image).found
+
+
+@pytest.mark.slow
+def test_every_mnist_test_digit_is_in_mnist_format(mnist_home) -> None:
+    """MNIST's own digits read as evaluate reads them (issue #12's train-serve gap)."""
+    from mnist_digits.data.dataset import load_dataset
+
+    test = load_dataset("mnist", "test")
+    sample = test.images[::10]  # (1000, 28, 28)
+    for digit in sample:
+        assert np.array_equal(to_mnist(digit).image28, digit)

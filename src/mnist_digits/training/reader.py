@@ -71,7 +71,7 @@ def preprocess_all(images: np.ndarray, lowres: float = 0.0, seed: int = 0) -> np
     sides = rng.choice(LOWRES_SIDES, len(images))  # (N,)
     return np.stack(
         [
-            to_mnist(_shrink(image, int(side)) if shrink else image).image28
+            to_mnist(_shrink(image, int(side)) if shrink else image, as_is=False).image28
             for image, shrink, side in zip(images, small, sides, strict=True)
         ]
     )

@@ -23,6 +23,7 @@
   const SMALL_SIDE = 64, UPSCALE_TO = 84;  // ink.py: small images' ink maps are upscaled
   const SIDE = 28, BOX = 20, CENTRE = 14.0;  // render.py: MNIST's canvas, box and centre
   const THIN = 2.0, TARGET_WIDTH = 2.5, POOL_SIDE = 40;  // render.py stroke thickening
+  const AS_IS_COM = 1.5, AS_IS_PEAK = 128;  // render.py: an input already in MNIST's format
   const f32 = Math.fround;
   const INV255 = f32(1 / 255);
   const { grid, pyRound, resample, lanczos, BILINEAR, BICUBIC, sum32 } = window.mnistPillow;  // pillow.js
@@ -355,9 +356,41 @@
     return { w, h, data };
   }
 
+  // render.mnist_format: the 784 grey levels of an input already in MNIST's format (28x28,
+  // opaque grey, nonzero pixels inside 20x20, centre of mass within 1.5 px of (14, 14), peak
+  // >= 128), else null. Sums are integers, so the centre of mass is numpy's to the last bit.
+  function mnistFormat(px) {
+    if (px.w !== SIDE || px.h !== SIDE) return null;
+    const grey = new Uint8Array(SIDE * SIDE);
+    let peak = 0;
+    for (let i = 0; i < SIDE * SIDE; i++) {
+      const r = px.data[4 * i];
+      if (px.data[4 * i + 3] !== 255 || px.data[4 * i + 1] !== r || px.data[4 * i + 2] !== r) return null;
+      grey[i] = r;
+      peak = Math.max(peak, r);
+    }
+    if (peak < AS_IS_PEAK) return null;
+    let top = SIDE, bottom = -1, left = SIDE, right = -1, total = 0, sy = 0, sx = 0;
+    for (let y = 0; y < SIDE; y++) {
+      for (let x = 0; x < SIDE; x++) {
+        const v = grey[y * SIDE + x];
+        if (v) { top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x); }
+        total += v; sy += v * y; sx += v * x;
+      }
+    }
+    if (Math.max(bottom - top, right - left) + 1 > BOX) return null;
+    if (Math.max(Math.abs(sy / total - CENTRE), Math.abs(sx / total - CENTRE)) > AS_IS_COM) return null;
+    return grey;
+  }
+
   // render.to_mnist for an ImageData: {image28 (784 uint8), found, inkFraction, inverted}.
   function toMnist(imageData) {
     let px = { w: imageData.width, h: imageData.height, data: imageData.data };
+    const asIs = mnistFormat(px);
+    if (asIs) {
+      const inked = asIs.reduce((n, v) => n + (v > 127 ? 1 : 0), 0);
+      return { image28: asIs, found: true, inkFraction: inked / (SIDE * SIDE), inverted: false };
+    }
     const factor = Math.max(1, Math.ceil(Math.max(px.w, px.h) / WORK_SIDE));
     if (factor > 1) px = reducePixels(px, factor);
     const mapped = inkMap(px);
