@@ -79,11 +79,9 @@ def to_mnist(
         ImageError: When the input cannot be read as an image.
     """
     img = load_image(src, max_bytes=max_bytes, max_pixels=max_pixels)
-    pixels = mnist_format(img) if as_is else None
-    if pixels is not None:
-        rows, cols = np.flatnonzero(pixels.any(axis=1)), np.flatnonzero(pixels.any(axis=0))
-        bbox = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
-        return Preprocessed(pixels, True, float(np.mean(pixels > 127)), bbox, False)
+    same = mnist_format(img) if as_is else None
+    if same is not None:
+        return same
     ink = extract(img)
     ids = np.flatnonzero(ink.keep)
     if ids.size == 0:
@@ -92,8 +90,9 @@ def to_mnist(
     return render_piece(ink, (box, component_mask(ink, box, ids)))
 
 
-def mnist_format(img: Image.Image) -> np.ndarray | None:
-    """The (28, 28) uint8 pixels of an image already in MNIST's format, else None.
+def mnist_format(img: Image.Image) -> Preprocessed | None:
+    """An image already in MNIST's format, as ``to_mnist`` returns it (its pixels as they are),
+    else None.
 
     MNIST's format: 28x28, grey (8-bit, opaque), white ink on exact black, the nonzero pixels
     inside a 20x20 box, the intensity centre of mass within 1.5 px of (14, 14), and a peak of
@@ -105,7 +104,7 @@ def mnist_format(img: Image.Image) -> np.ndarray | None:
     if std.mode not in ("L", "LA", "RGB", "RGBA"):
         return None
     rgba = np.asarray(std.convert("RGBA"))  # (28, 28, 4)
-    grey = rgba[..., 0]
+    grey = np.array(rgba[..., 0], dtype=np.uint8)
     if (rgba[..., 3] != 255).any() or (rgba[..., 1] != grey).any() or (rgba[..., 2] != grey).any():
         return None
     if int(grey.max()) < _AS_IS_PEAK:
@@ -113,13 +112,11 @@ def mnist_format(img: Image.Image) -> np.ndarray | None:
     rows, cols = np.flatnonzero(grey.any(axis=1)), np.flatnonzero(grey.any(axis=0))
     if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 > _BOX:
         return None
-    weights = grey.astype(np.float64)
-    total = float(weights.sum())
-    cy = float(weights.sum(axis=1) @ np.arange(_SIDE)) / total
-    cx = float(weights.sum(axis=0) @ np.arange(_SIDE)) / total
+    cy, cx = _centre_of_mass(grey.astype(np.float64))
     if max(abs(cy - _CENTRE), abs(cx - _CENTRE)) > _AS_IS_COM:
         return None
-    return np.array(grey, dtype=np.uint8)
+    bbox = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+    return Preprocessed(grey, True, float(np.mean(grey > 127)), bbox, False)
 
 
 def render_piece(ink: Ink, piece: Piece) -> Preprocessed:
@@ -234,17 +231,20 @@ def _place28(fit: np.ndarray) -> np.ndarray:
     The shift is clamped so the digit is never cut off. Returns (28, 28) uint8.
     """
     height, width = fit.shape
-    total = float(fit.sum())
-    if total > 0:
-        cy = float(fit.sum(axis=1) @ np.arange(height)) / total
-        cx = float(fit.sum(axis=0) @ np.arange(width)) / total
-    else:
-        cy, cx = (height - 1) / 2, (width - 1) / 2
+    cy, cx = _centre_of_mass(fit) if fit.sum() > 0 else ((height - 1) / 2, (width - 1) / 2)
     top = min(max(round(_CENTRE - cy), 0), _SIDE - height)
     left = min(max(round(_CENTRE - cx), 0), _SIDE - width)
     canvas = np.zeros((_SIDE, _SIDE), dtype=np.float32)
     canvas[top : top + height, left : left + width] = fit
     return (canvas * 255 + 0.5).astype(np.uint8)
+
+
+def _centre_of_mass(values: np.ndarray) -> tuple[float, float]:
+    """(row, column) intensity centre of mass of an (h, w) map with a positive sum."""
+    total = float(values.sum())
+    cy = float(values.sum(axis=1) @ np.arange(values.shape[0])) / total
+    cx = float(values.sum(axis=0) @ np.arange(values.shape[1])) / total
+    return cy, cx
 
 
 def _empty(inverted: bool) -> Preprocessed:
