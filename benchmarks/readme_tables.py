@@ -2,11 +2,13 @@
 
     python benchmarks/readme_tables.py [--from benchmarks/results/FILE.json] [--check]
 
-The README holds the table between ``<!-- bench: FILE -->`` and ``<!-- /bench -->``, where FILE
-is the results file (relative to the repository root) it comes from. This rewrites what lies
-between them from that file, or from ``--from``, which also changes the marker. ``--check``
-changes nothing and exits 1 when the README differs from what its file gives; the test
-command runs it, so the README cannot drift from the committed results.
+The README holds each table between ``<!-- bench: FILE -->`` and ``<!-- /bench -->``, where FILE
+is the results file (relative to the repository root) it comes from; ``<!-- bench: FILE
+only=a,b -->`` keeps just those entries of it, so a run of a few revised recipes and the last
+full run can stand side by side. This rewrites what lies between every pair of markers from
+its file; ``--from`` gives the first table another file, which also changes its marker.
+``--check`` changes nothing and exits 1 when the README differs from what its files give; the
+test command runs it, so the README cannot drift from the committed results.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from table import acc_cell, ratio_cell, time_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-BLOCK = re.compile(r"<!-- bench: (?P<file>\S+) -->\n(?P<body>.*?)<!-- /bench -->", re.S)
+BLOCK = re.compile(
+    r"<!-- bench: (?P<file>\S+)(?: only=(?P<only>\S+))? -->\n(?P<body>.*?)<!-- /bench -->", re.S
+)
 HEADER = (
     "| entry | seeds | test accuracy (mean ± std; min–max) | training s | time to threshold "
     "| validation-chosen time to threshold | ratio vs reference (min–max) | targets |\n"
@@ -67,8 +71,8 @@ def rows(result: dict[str, Any]) -> list[str]:
     return out
 
 
-def render(report: dict[str, Any], source: str) -> str:
-    """The block between the markers: where and when, then the table."""
+def render(report: dict[str, Any], source: str, only: list[str] | None = None) -> str:
+    """The block between the markers: where and when, then the table (``only`` its entries)."""
     m = report["machine"]
     hours = report["wall_seconds"] / 3600
     head = (
@@ -77,32 +81,47 @@ def render(report: dict[str, Any], source: str) -> str:
         f"{m['usable_cores']} usable cores, torch {m['torch']} ({m['torch_threads']} threads), "
         f"TensorFlow {m['tensorflow'] or '—'}."
     )
-    body = [row for result in report["entries"] for row in rows(result)]
+    entries = [r for r in report["entries"] if only is None or r["name"] in only]
+    body = [row for result in entries for row in rows(result)]
     return "\n".join([head, "", HEADER, *body]) + "\n"
 
 
+def block(source: str, only: str | None) -> str:
+    """The whole marked block for ``source``, markers included."""
+    report = json.loads((ROOT / source).read_text())
+    names = only.split(",") if only else None
+    marker = f"{source} only={only}" if only else source
+    return f"<!-- bench: {marker} -->\n{render(report, source, names)}<!-- /bench -->"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Rewrite or check the README's benchmark table."""
+    """Rewrite or check the README's benchmark tables."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--from", dest="source", help="results JSON, relative to the repository root")
-    p.add_argument("--check", action="store_true", help="exit 1 if the README is out of date")
+    p.add_argument("--from", dest="source",
+                   help="results JSON for the first table, relative to the repository root "
+                        "(default: the file its marker names)")  # fmt: skip
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 if the README is out of date (default: rewrite it)")  # fmt: skip
     args = p.parse_args(argv)
     text = README.read_text()
-    found = BLOCK.search(text)
-    if found is None:
+    found = list(BLOCK.finditer(text))
+    if not found:
         print("readme_tables: README.md has no <!-- bench: FILE --> block", file=sys.stderr)
         return 2
-    source = args.source or found["file"]
-    report = json.loads((ROOT / source).read_text())
-    block = f"<!-- bench: {source} -->\n{render(report, source)}<!-- /bench -->"
+    out, end = [], 0
+    for i, m in enumerate(found):
+        source = args.source if (i == 0 and args.source) else m["file"]
+        out += [text[end : m.start()], block(source, m["only"])]
+        end = m.end()
+    new = "".join(out) + text[end:]
     if args.check:
-        if found.group(0) != block:
-            print(f"readme_tables: README.md's table differs from {source}; run "
+        if new != text:
+            print("readme_tables: README.md's tables differ from their results files; run "
                   "python benchmarks/readme_tables.py", file=sys.stderr)  # fmt: skip
             return 1
         return 0
-    README.write_text(text[: found.start()] + block + text[found.end() :])
-    print(f"README.md: benchmark table rewritten from {source}")
+    README.write_text(new)
+    print(f"README.md: {len(found)} benchmark table(s) rewritten from their results files")
     return 0
 
 

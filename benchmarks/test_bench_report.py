@@ -157,3 +157,20 @@ def test_readme_table_is_the_one_its_results_file_gives() -> None:
     import readme_tables
 
     assert readme_tables.main(["--check"]) == 0
+
+
+def test_a_readme_table_can_keep_only_some_entries_of_its_file() -> None:
+    """``only=`` keeps the named entries (their TTA and ensemble rows with them), no others."""
+    import readme_tables
+
+    source = "benchmarks/results/2026-12-02-034751.json"
+    block = readme_tables.block(source, "pytorch-example,cnn-strong-best")
+    assert block.startswith(f"<!-- bench: {source} only=pytorch-example,cnn-strong-best -->")
+    names = {line.split("|")[1].strip() for line in block.splitlines() if line.startswith("| `")}
+    assert names == {
+        "`pytorch-example`",
+        "`cnn-strong-best`",
+        "`cnn-strong-best` + TTA (5 views)",
+        "`cnn-strong-best`: ensemble of its 3 seeds",
+        "`cnn-strong-best`: ensemble of its 3 seeds + TTA",
+    }
