@@ -10,7 +10,6 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from mnist_digits.training.config import TrainConfig
 
-
 # The fused kernels update every parameter in one call instead of about ten tensor ops each:
 # measured on the 2-core machine, a step of the 784-50-50-10 MLP at batch 128 fell from 1.66 to
 # 1.02 ms and one of cnn-small from 18.4 to 16.0 ms. PyTorch has them on these device types.
