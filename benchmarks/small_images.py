@@ -6,8 +6,12 @@
 The upscaling of small images' ink maps (``images.ink``: under 64 px a side, to at least
 84 px) was chosen with this script on validation digits ``--offset 1000`` to 2000. Views, dark
 ink on white: MNIST's own 28 px; 40 and 56 px (bicubic enlargements, softer edges); 20, 16, 12
-and 8 px (box-reduced, like a low-resolution scan). Prints answered-and-right and flagged
-shares per view.
+and 8 px (box-reduced, like a low-resolution scan); cut to the ink's box (tight crops, whose
+ink reaches the edges), also enlarged 4x; and coarse scans of a form's cell (binarised, fitted
+to 32 px, ink counted in 2x2 or 4x4 blocks: 16 or 8 px that the digit fills). The tight and
+scan views chose how ``images.ink`` finds the paper and the noise of images whose ink reaches
+their edges, on digits ``--offset 2000`` to 3000. Prints answered-and-right and flagged shares
+per view.
 """
 
 from __future__ import annotations
@@ -31,7 +35,38 @@ VIEWS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "16 px": lambda im: im.resize((16, 16), Image.Resampling.BOX),
     "12 px": lambda im: im.resize((12, 12), Image.Resampling.BOX),
     "8 px": lambda im: im.resize((8, 8), Image.Resampling.BOX),
+    "tight": lambda im: tight(im),
+    "tight 4x": lambda im: enlarge(tight(im), 4),
+    "scan 16": lambda im: block_scan(im, 2),
+    "scan 8": lambda im: block_scan(im, 4),
 }
+
+
+def tight(im: Image.Image) -> Image.Image:
+    """The digit cut to its ink's bounding box (dark ink on white): its ink reaches the edges."""
+    box = Image.eval(im, lambda v: 255 - v).getbbox()
+    return im.crop(box)
+
+
+def enlarge(im: Image.Image, k: int) -> Image.Image:
+    """``im`` k times larger, bicubic (a scan at a higher resolution)."""
+    return im.resize((k * im.width, k * im.height), Image.Resampling.BICUBIC)
+
+
+def block_scan(im: Image.Image, block: int) -> Image.Image:
+    """A coarse scan of a form's digit cell: the ink binarised, its box fitted into 32x32 (the
+    longer side 32 px, centred), then each ``block`` x ``block`` square's ink pixels counted
+    into one grey level, so the digit fills the small image to its edges."""
+    cut = tight(im)
+    scale = 32 / max(cut.size)
+    size = (max(1, round(cut.width * scale)), max(1, round(cut.height * scale)))
+    ink = np.asarray(cut.resize(size, Image.Resampling.BILINEAR)) < 128  # (h, w) bool
+    cell = np.zeros((32, 32), dtype=np.float64)
+    top, left = (32 - size[1]) // 2, (32 - size[0]) // 2
+    cell[top : top + size[1], left : left + size[0]] = ink
+    n = 32 // block
+    counts = cell.reshape(n, block, n, block).mean(axis=(1, 3))  # (n, n) share of ink
+    return Image.fromarray((255 - 255 * counts).round().astype(np.uint8))
 
 
 def png(image: Image.Image) -> bytes:

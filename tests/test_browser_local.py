@@ -143,6 +143,13 @@ def _compare(reader: Predictor, pngs: list[bytes], seen: list[dict[str, Any]]) -
     return gaps, same
 
 
+def _tight(reader: Predictor, img: Image.Image) -> Image.Image:
+    """The digit of ``img`` as to_mnist renders it, cut to its ink's box: dark on white."""
+    a = reader.preprocess(img).image28
+    rows, cols = np.flatnonzero(a.any(axis=1)), np.flatnonzero(a.any(axis=0))
+    return Image.fromarray(255 - a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+
+
 def test_browser_preprocessing_matches_the_server(
     offline: tuple[Any, list[str]], reader: Predictor, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -170,6 +177,12 @@ def test_browser_preprocessing_matches_the_server(
         png_bytes(img.resize((side, side), Image.Resampling.BOX))
         for (img, _, _), side in zip(smalls, [28, 16] * 5, strict=True)
     ]
+    # Tight crops, whose ink reaches the edges: as cropped, 8x8 blocks like a coarse scan,
+    # and enlarged 4x (the exact-paper rule of ink._paper).
+    tights = [_tight(reader, img) for img, _, _ in imagegen.make_user_images(4, seed=18)]
+    tights += [t.resize((8, 8), Image.Resampling.BOX) for t in tights[:4]]
+    tights += [t.resize((4 * t.width, 4 * t.height), Image.Resampling.BICUBIC) for t in tights[:4]]
+    uploads += [png_bytes(t) for t in tights]
     sent = [base64.b64encode(png).decode() for png in uploads]
     up_gaps, up_same = _compare(reader, uploads, tab.evaluate(DECODE_AND_READ, sent))
     with capsys.disabled():
@@ -181,8 +194,9 @@ def test_browser_preprocessing_matches_the_server(
         )
     assert gaps.mean() <= 1.0 and same.mean() >= 0.99
     assert up_gaps.mean() <= 1.0 and up_same.mean() >= 0.99
-    assert up_gaps[-len(smalls) :].mean() <= 1.0 and up_same[-len(smalls) :].all()
-    as_is = slice(-len(smalls) - 6, -len(smalls) - 3)
+    small = slice(-len(smalls) - len(tights), None)  # the small ones and the tight crops
+    assert up_gaps[small].mean() <= 1.0 and up_same[small].all()
+    as_is = slice(-len(smalls) - len(tights) - 6, -len(smalls) - len(tights) - 3)
     assert (up_gaps[as_is] == 0).all(), "an MNIST-format upload is read as it is on both sides"
 
 

@@ -248,6 +248,43 @@ def test_small_scans_keep_their_whole_strokes(side: int) -> None:
     assert 0 <= res.bbox[1] < res.bbox[3] <= side
 
 
+def _tight(pixels: np.ndarray) -> np.ndarray:
+    """An image cut to its dark ink's bounding box: the ink reaches all four edges."""
+    rows, cols = np.flatnonzero((pixels < 128).any(axis=1)), np.flatnonzero((pixels < 128).any(0))
+    return pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+# Each view of a tight crop, and how closely its 28x28 must match the digit with margins: 8x8
+# blocks keep only the digit's gist (64 pixels for a 150 px digit).
+TIGHT = {
+    "as cut": (lambda t: t, 0.8),
+    "8x8 blocks, like a coarse scan": (
+        lambda t: np.asarray(Image.fromarray(t).resize((8, 8), Image.Resampling.BOX)),
+        0.6,
+    ),
+    "enlarged 4x": (
+        lambda t: np.asarray(
+            Image.fromarray(t).resize((4 * t.shape[1], 4 * t.shape[0]), Image.Resampling.BICUBIC)
+        ),
+        0.8,
+    ),
+}
+
+
+@pytest.mark.parametrize("view", list(TIGHT))
+def test_a_tight_crop_is_read_like_the_same_digit_with_margins(view: str) -> None:
+    """Ink at the edges of digital paper (half the border at one exact level) is a tight
+    crop, not uneven light: the paper level is the border's, not a map of block medians that
+    the strokes fill (which found no digit, or half of one)."""
+    with_margin = _grey(_coverage(4, size=200, pen=14, height=150))
+    make, floor = TIGHT[view]
+    tight = make(_tight(with_margin))
+    assert (tight[0] < 200).any() and (tight[:, 0] < 200).any()  # the ink reaches the edges
+    res = to_mnist(tight)
+    _assert_mnist_like(res)
+    assert _corr(res.image28, to_mnist(with_margin).image28) > floor
+
+
 def test_a_one_pixel_speck_in_a_small_image_stays_a_speck() -> None:
     pixels = np.full((24, 24), 255, np.uint8)
     pixels[4:20, 11:13] = 0  # a "1", 16 px tall
@@ -305,6 +342,12 @@ EMPTY = {
     "noise": lambda: np.clip(np.random.default_rng(1).normal(200, 8, (200, 200)), 0, 255).astype(
         np.uint8
     ),
+    # Small images take other rules for their paper and noise (ink reaches their edges).
+    "small noise": lambda: np.clip(np.random.default_rng(2).normal(200, 8, (24, 24)), 0, 255)
+    .round()
+    .astype(np.uint8),
+    "small white": lambda: np.full((8, 8), 255, dtype=np.uint8),
+    "small gradient": lambda: np.tile(np.linspace(80, 240, 40), (30, 1)).astype(np.uint8),
 }
 
 

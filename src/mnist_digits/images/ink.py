@@ -27,6 +27,7 @@ _MIN_CONTRAST = 0.2  # ink must differ from paper by 20 %: 4 sigma of typical 5 
 _NOISE_CUT = 5.0  # ... and exceed 5 noise sigmas: pure noise yields < 1 speck per 1 MP
 _ALPHA_CUT = 0.5  # with a transparent canvas, half-opaque pixels are ink
 _FLAT_BORDER = 0.1  # border 5th/95th percentiles within 10 % of its median: one paper level
+_EXACT = 0.6 / 255  # ... or half of it at exactly its median: paper that was never lit
 _POLARITY_MARGIN = 0.1  # deviations under 10 % (noise, JPEG) do not vote on polarity
 _MIN_EXTENT = 0.03  # a component spanning < 3 % of the image's shorter side is a speck ...
 _MIN_AREA = 0.05  # ... unless it holds >= 5 % of the largest component's pixels
@@ -177,10 +178,17 @@ def _noise(raw: np.ndarray) -> float:
     """Robust noise sigma of an (H, W) map from neighbour differences (ignores strokes).
 
     For Gaussian noise, median |a - b| of neighbours is 0.954 sigma; ink edges are too few
-    to move the median. Every 8th row is plenty.
+    to move the median. Every 8th row is plenty. A small image (a scan, a tight crop) is
+    different: its ink reaches the edges and fills much of it, so its edges would be most of
+    the pairs; there only pairs on the paper side of the median are counted.
     """
-    steps = np.abs(np.diff(raw[::8], axis=1))  # (H / 8, W - 1)
-    return _quantiles(steps.ravel(), (0.5,))[0] / 0.954
+    if max(raw.shape) >= _SMALL_SIDE:
+        steps = np.abs(np.diff(raw[::8], axis=1))  # (H / 8, W - 1)
+        return _quantiles(steps.ravel(), (0.5,))[0] / 0.954
+    low = raw <= _quantiles(raw.ravel(), (0.5,))[0]  # (H, W): the paper side
+    pairs = low[:, 1:] & low[:, :-1]  # (H, W - 1)
+    steps = np.abs(np.diff(raw, axis=1))[pairs]
+    return _quantiles(steps, (0.5,))[0] / 0.954 if steps.size else 0.0
 
 
 def _quantiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
@@ -198,6 +206,12 @@ def _paper(plane: np.ndarray) -> np.ndarray | float:
     p5, p50, p95 = _quantiles(ring, (0.05, 0.5, 0.95))
     if p95 - p50 < _FLAT_BORDER and p50 - p5 < _FLAT_BORDER:
         return float(p50)  # flat canvas: one paper level
+    # Half the border at one level is paper that the ink of a tight crop reaches, not uneven
+    # light: at one exact level for digital paper, within 10 % in a small image (a scan or a
+    # thumbnail, too small to have been lit unevenly).
+    tol = _FLAT_BORDER if max(plane.shape) < _SMALL_SIDE else _EXACT
+    if np.count_nonzero(np.abs(ring - p50) <= tol) * 2 >= ring.size:
+        return float(p50)
     return _background(plane)
 
 

@@ -17,6 +17,7 @@
   const NOISE_CUT = 5.0;        // ... and by >= 5 noise sigmas
   const ALPHA_CUT = 0.5;        // a mostly transparent canvas: half-opaque pixels are ink
   const FLAT_BORDER = 0.1;      // border 5th/95th percentiles within 10 % of the median
+  const EXACT = 0.6 / 255;      // ... or half of it at exactly its median
   const POLARITY_MARGIN = 0.1;  // deviations under 10 % do not vote on polarity
   const MIN_EXTENT = 0.03;      // a component under 3 % of the shorter side is a speck ...
   const MIN_AREA = 0.05;        // ... unless it holds >= 5 % of the largest one's pixels
@@ -91,6 +92,12 @@
     }
     const [p5, p50, p95] = quantiles(ring, [0.05, 0.5, 0.95]);
     if (p95 - p50 < FLAT_BORDER && p50 - p5 < FLAT_BORDER) return p50;
+    // Half the border at one level: paper a tight crop's ink reaches (exact, or within 10 %
+    // in a small image), not uneven light.
+    const tol = f32(Math.max(h, w) < SMALL_SIDE ? FLAT_BORDER : EXACT);
+    let level = 0;
+    for (const v of ring) if (Math.abs(f32(v - p50)) <= tol) level++;
+    if (level * 2 >= ring.length) return p50;
     return background(plane);
   }
 
@@ -112,12 +119,23 @@
     return (arg + 1) / 255;
   }
 
-  function noise(raw) {             // ink._noise: median neighbour step of every 8th row
+  function noise(raw) {             // ink._noise: median neighbour step (see there)
+    const { h, w, d } = raw;
     const steps = [];
-    for (let y = 0; y < raw.h; y += 8) {
-      for (let x = 1; x < raw.w; x++) steps.push(Math.abs(f32(raw.d[y * raw.w + x] - raw.d[y * raw.w + x - 1])));
+    if (Math.max(h, w) >= SMALL_SIDE) {   // every 8th row
+      for (let y = 0; y < h; y += 8) {
+        for (let x = 1; x < w; x++) steps.push(Math.abs(f32(d[y * w + x] - d[y * w + x - 1])));
+      }
+      return quantiles(steps, [0.5])[0] / 0.954;
     }
-    return quantiles(steps, [0.5])[0] / 0.954;
+    const mid = quantiles(d, [0.5])[0];   // small: pairs on the paper side only
+    for (let y = 0; y < h; y++) {
+      for (let x = 1; x < w; x++) {
+        const a = d[y * w + x], b = d[y * w + x - 1];
+        if (a <= mid && b <= mid) steps.push(Math.abs(f32(a - b)));
+      }
+    }
+    return steps.length ? quantiles(steps, [0.5])[0] / 0.954 : 0;
   }
 
   // ink._paper_ink: contrast to the paper for either polarity, and the polarity vote.
