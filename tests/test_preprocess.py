@@ -343,9 +343,9 @@ EMPTY = {
         np.uint8
     ),
     # Small images take other rules for their paper and noise (ink reaches their edges).
-    "small noise": lambda: np.clip(np.random.default_rng(2).normal(200, 8, (24, 24)), 0, 255)
-    .round()
-    .astype(np.uint8),
+    "small noise": lambda: (
+        np.clip(np.random.default_rng(2).normal(200, 8, (24, 24)), 0, 255).round().astype(np.uint8)
+    ),
     "small white": lambda: np.full((8, 8), 255, dtype=np.uint8),
     "small gradient": lambda: np.tile(np.linspace(80, 240, 40), (30, 1)).astype(np.uint8),
 }
