@@ -174,3 +174,17 @@ def test_a_readme_table_can_keep_only_some_entries_of_its_file() -> None:
         "`cnn-strong-best`: ensemble of its 3 seeds",
         "`cnn-strong-best`: ensemble of its 3 seeds + TTA",
     }
+
+
+def test_recipe_variants_are_read_as_toml_values() -> None:
+    """``recipe_val --variant "lr=0.02 augment=0.6"`` overrides those fields, typed as TOML."""
+    import recipe_val
+
+    assert recipe_val.overrides('lr=0.02 epochs=2 optimizer="sgd"') == {
+        "lr": 0.02,
+        "epochs": 2,
+        "optimizer": "sgd",
+    }
+    assert recipe_val.overrides("") == {}
+    args = recipe_val.parse_args(["recipes/cnn-small-fast.toml"])
+    assert args.variant == [] and args.seeds == "100-102" and args.at == 0.99
