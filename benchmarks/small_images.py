@@ -18,10 +18,16 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from imagegen import tight_crop
 
 from mnist_digits.data.dataset import load_dataset
 from mnist_digits.data.split import split_indices
@@ -44,8 +50,7 @@ VIEWS: dict[str, Callable[[Image.Image], Image.Image]] = {
 
 def tight(im: Image.Image) -> Image.Image:
     """The digit cut to its ink's bounding box (dark ink on white): its ink reaches the edges."""
-    box = Image.eval(im, lambda v: 255 - v).getbbox()
-    return im.crop(box)
+    return Image.fromarray(tight_crop(np.asarray(im)))
 
 
 def enlarge(im: Image.Image, k: int) -> Image.Image:

@@ -318,6 +318,17 @@ def make_number_image(
     return _to_image(_mix(canvas, np.full(3, 250.0), np.full(3, 25.0)))
 
 
+def tight_crop(pixels: np.ndarray) -> np.ndarray:
+    """A dark-on-white (H, W) image cut to its ink's bounding box, so the ink reaches every edge.
+
+    Every pixel darker than white is ink, anti-aliased edges too. Tight crops and coarse scans of a form's digit cell look
+    like this; the tests and ``benchmarks/small_images.py`` read them.
+    """
+    ink = pixels < 255
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
 def naive_resize(src: ImageSource) -> np.ndarray:
     """Baseline: grayscale and plainly resize the whole image to 28x28 (no crop/invert/centre).
 

@@ -143,13 +143,6 @@ def _compare(reader: Predictor, pngs: list[bytes], seen: list[dict[str, Any]]) -
     return gaps, same
 
 
-def _tight(reader: Predictor, img: Image.Image) -> Image.Image:
-    """The digit of ``img`` as to_mnist renders it, cut to its ink's box: dark on white."""
-    a = reader.preprocess(img).image28
-    rows, cols = np.flatnonzero(a.any(axis=1)), np.flatnonzero(a.any(axis=0))
-    return Image.fromarray(255 - a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
-
-
 def test_browser_preprocessing_matches_the_server(
     offline: tuple[Any, list[str]], reader: Predictor, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -179,7 +172,10 @@ def test_browser_preprocessing_matches_the_server(
     ]
     # Tight crops, whose ink reaches the edges: as cropped, 8x8 blocks like a coarse scan,
     # and enlarged 4x (the exact-paper rule of ink._paper).
-    tights = [_tight(reader, img) for img, _, _ in imagegen.make_user_images(4, seed=18)]
+    tights = [
+        Image.fromarray(imagegen.tight_crop(255 - reader.preprocess(img).image28))
+        for img, _, _ in imagegen.make_user_images(4, seed=18)
+    ]
     tights += [t.resize((8, 8), Image.Resampling.BOX) for t in tights[:4]]
     tights += [t.resize((4 * t.width, 4 * t.height), Image.Resampling.BICUBIC) for t in tights[:4]]
     uploads += [png_bytes(t) for t in tights]

@@ -248,12 +248,6 @@ def test_small_scans_keep_their_whole_strokes(side: int) -> None:
     assert 0 <= res.bbox[1] < res.bbox[3] <= side
 
 
-def _tight(pixels: np.ndarray) -> np.ndarray:
-    """An image cut to its dark ink's bounding box: the ink reaches all four edges."""
-    rows, cols = np.flatnonzero((pixels < 128).any(axis=1)), np.flatnonzero((pixels < 128).any(0))
-    return pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-
-
 # Each view of a tight crop, and how closely its 28x28 must match the digit with margins: 8x8
 # blocks keep only the digit's gist (64 pixels for a 150 px digit).
 TIGHT = {
@@ -278,7 +272,7 @@ def test_a_tight_crop_is_read_like_the_same_digit_with_margins(view: str) -> Non
     the strokes fill (which found no digit, or half of one)."""
     with_margin = _grey(_coverage(4, size=200, pen=14, height=150))
     make, floor = TIGHT[view]
-    tight = make(_tight(with_margin))
+    tight = make(imagegen.tight_crop(with_margin))
     assert (tight[0] < 200).any() and (tight[:, 0] < 200).any()  # the ink reaches the edges
     res = to_mnist(tight)
     _assert_mnist_like(res)

@@ -183,11 +183,10 @@ def _noise(raw: np.ndarray) -> float:
     the pairs; there only pairs on the paper side of the median are counted.
     """
     if max(raw.shape) >= _SMALL_SIDE:
-        steps = np.abs(np.diff(raw[::8], axis=1))  # (H / 8, W - 1)
-        return _quantiles(steps.ravel(), (0.5,))[0] / 0.954
-    low = raw <= _quantiles(raw.ravel(), (0.5,))[0]  # (H, W): the paper side
-    pairs = low[:, 1:] & low[:, :-1]  # (H, W - 1)
-    steps = np.abs(np.diff(raw, axis=1))[pairs]
+        steps = np.abs(np.diff(raw[::8], axis=1)).ravel()  # (H / 8 * (W - 1),)
+    else:
+        low = raw <= _quantiles(raw.ravel(), (0.5,))[0]  # (H, W): the paper side
+        steps = np.abs(np.diff(raw, axis=1))[low[:, 1:] & low[:, :-1]]  # pairs of paper
     return _quantiles(steps, (0.5,))[0] / 0.954 if steps.size else 0.0
 
 

@@ -122,14 +122,9 @@
   function noise(raw) {             // ink._noise: median neighbour step (see there)
     const { h, w, d } = raw;
     const steps = [];
-    if (Math.max(h, w) >= SMALL_SIDE) {   // every 8th row
-      for (let y = 0; y < h; y += 8) {
-        for (let x = 1; x < w; x++) steps.push(Math.abs(f32(d[y * w + x] - d[y * w + x - 1])));
-      }
-      return quantiles(steps, [0.5])[0] / 0.954;
-    }
-    const mid = quantiles(d, [0.5])[0];   // small: pairs on the paper side only
-    for (let y = 0; y < h; y++) {
+    const small = Math.max(h, w) < SMALL_SIDE;  // every row, pairs of paper only
+    const mid = small ? quantiles(d, [0.5])[0] : Infinity;
+    for (let y = 0; y < h; y += small ? 1 : 8) {
       for (let x = 1; x < w; x++) {
         const a = d[y * w + x], b = d[y * w + x - 1];
         if (a <= mid && b <= mid) steps.push(Math.abs(f32(a - b)));
