@@ -321,8 +321,9 @@ def make_number_image(
 def tight_crop(pixels: np.ndarray) -> np.ndarray:
     """A dark-on-white (H, W) image cut to its ink's bounding box, so the ink reaches every edge.
 
-    Every pixel darker than white is ink, anti-aliased edges too. Tight crops and coarse scans of a form's digit cell look
-    like this; the tests and ``benchmarks/small_images.py`` read them.
+    Every pixel darker than white is ink, anti-aliased edges too. Tight crops and coarse scans
+    of a form's digit cell look like this; the tests and ``benchmarks/small_images.py`` read
+    them.
     """
     ink = pixels < 255
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
