@@ -164,10 +164,14 @@ class Trainer:
         """The digits ``idx``: some as users' preprocessing leaves them, some with another pen,
         all randomly distorted. (B, 1, 28, 28)"""
         cfg, data, black = self.cfg, self.data, self.data.contract.black
-        xb = data.x_train[idx]
+        # index_select gathers whole rows 4-5x faster than x[idx] (0.08 vs 0.37 ms at batch
+        # 512 on 2 cores), a tenth of an MLP step.
+        xb = data.x_train.index_select(0, idx)
         if data.x_pre is not None and cfg.preprocessed > 0:
             swap = torch.rand(idx.shape[0], generator=self.aug_gen, device=self.device)
-            xb = torch.where((swap < cfg.preprocessed)[:, None, None, None], data.x_pre[idx], xb)
+            xb = torch.where(
+                (swap < cfg.preprocessed)[:, None, None, None], data.x_pre.index_select(0, idx), xb
+            )
         xb = pen_width(xb, cfg.stroke, self.aug_gen, black)
         return augment_batch(xb, cfg.augment, cfg.elastic, self.aug_gen, black)
 
@@ -181,7 +185,9 @@ class Trainer:
         coarse = torch.rand(n - k, 1, 7, 7, generator=self.aug_gen, device=self.device)
         noise = F.interpolate(coarse, size=(28, 28), mode="bilinear", align_corners=False)
         lo, hi = self.data.contract.black, self.data.contract.white
-        xo = torch.cat([self.data.x_outlier[idx], lo + (hi - lo) * noise])  # (n, 1, 28, 28)
+        xo = torch.cat(
+            [self.data.x_outlier.index_select(0, idx), lo + (hi - lo) * noise]
+        )  # (n, 1, 28, 28)
         if not self.cfg.outlier_augment:
             return xo
         # Digits are resampled by the affine warp (softer edges) and non-digits would not be:
