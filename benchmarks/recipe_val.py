@@ -16,13 +16,13 @@ import argparse
 import statistics
 import sys
 import tomllib
-from dataclasses import replace
 from typing import Any
 
 import torch
 from ours import load_recipe
 
 from mnist_digits.data.dataset import load_dataset
+from mnist_digits.training.config import TrainConfig, load_config_file, resolve_config
 from mnist_digits.training.loop import Progress, train
 from mnist_digits.training.tensors import prepare_data
 
@@ -45,12 +45,18 @@ def overrides(text: str) -> dict[str, Any]:
     return {k: v for item in text.split() for k, v in tomllib.loads(item).items()}
 
 
+def variant_config(recipe: str, text: str, seed: int) -> TrainConfig:
+    """The recipe file with the overrides ``text`` and ``seed`` added, resolved as a file is:
+    values coerced to their fields' types, ranges checked, unknown keys refused (ConfigError)."""
+    return resolve_config({**load_config_file(recipe), **overrides(text), "seed": seed}, {})
+
+
 def run_variant(args: argparse.Namespace, text: str, data: Any) -> dict[str, float]:
     """Train every seed of one variant; its validation figures and training seconds."""
     lo, hi = (int(s) for s in args.seeds.split("-"))
     best, seconds, reach = [], [], []
     for seed in range(lo, hi + 1):
-        cfg = replace(load_recipe(args.recipe), **overrides(text), seed=seed)
+        cfg = variant_config(args.recipe, text, seed)
         trace: list[tuple[float, float]] = []  # (cumulative seconds, val acc) per epoch
 
         def on_epoch(e: Progress, trace: list[tuple[float, float]] = trace) -> None:

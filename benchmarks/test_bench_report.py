@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from entries import ENTRIES
 from report import (
     judge,
@@ -188,3 +189,18 @@ def test_recipe_variants_are_read_as_toml_values() -> None:
     assert recipe_val.overrides("") == {}
     args = recipe_val.parse_args(["recipes/cnn-small-fast.toml"])
     assert args.variant == [] and args.seeds == "100-102" and args.at == 0.99
+
+
+def test_recipe_variants_are_resolved_and_checked_as_a_recipe_file_is() -> None:
+    """A variant keeps the recipe's other keys, coerces its values, and refuses a typo or an
+    out-of-range value with ConfigError instead of training something else."""
+    import recipe_val
+
+    from mnist_digits.core.errors import ConfigError
+
+    cfg = recipe_val.variant_config("recipes/cnn-small-fast.toml", "lr=2e-2 epochs=2.0", 7)
+    assert (cfg.lr, cfg.epochs, cfg.seed, cfg.label_smoothing) == (0.02, 2, 7, 0.1)
+    assert isinstance(cfg.epochs, int)
+    for bad in ("lrr=0.02", "epochs=0", 'optimizer="rmsprop"'):
+        with pytest.raises(ConfigError):
+            recipe_val.variant_config("recipes/cnn-small-fast.toml", bad, 0)
