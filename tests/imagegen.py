@@ -349,3 +349,37 @@ def naive_resize(src: ImageSource) -> np.ndarray:
         work = Image.fromarray((np.asarray(work) * 255 + 0.5).astype(np.uint8))
     gray = work.convert("L").resize((28, 28), Image.Resampling.BILINEAR)
     return np.array(gray, dtype=np.uint8)
+
+
+def block_scan(pixels: np.ndarray, block: int) -> np.ndarray:
+    """A coarse scan (32 / block px a side) of a form's digit cell from a dark-on-white (H, W)
+    digit: its ink binarised, its box fitted into 32x32 (the longer side 32 px, centred), then
+    each ``block`` x ``block`` square's ink counted into one grey level, so the digit fills
+    the small image to its edges and often takes most of its border."""
+    cut = Image.fromarray(tight_crop(pixels))
+    scale = 32 / max(cut.size)
+    size = (max(1, round(cut.width * scale)), max(1, round(cut.height * scale)))
+    ink = np.asarray(cut.resize(size, Image.Resampling.BILINEAR)) < 128  # (h, w) bool
+    cell = np.zeros((32, 32), dtype=np.float64)
+    top, left = (32 - size[1]) // 2, (32 - size[0]) // 2
+    cell[top : top + size[1], left : left + size[0]] = ink
+    n = 32 // block
+    counts = cell.reshape(n, block, n, block).mean(axis=(1, 3))  # (n, n) share of ink
+    return (255 - 255 * counts).round().astype(np.uint8)
+
+
+# An 8x8 block scan (imagegen.block_scan) of an MNIST training digit whose bold strokes take
+# most of the border: the border's median (191) is a blend of ink and paper.
+BOLD_SCAN = np.array(
+    [
+        [255, 255, 191, 32, 0, 32, 191, 255],
+        [239, 80, 0, 0, 96, 128, 96, 239],
+        [96, 0, 64, 223, 239, 112, 0, 48],
+        [0, 0, 239, 191, 48, 0, 0, 0],
+        [0, 0, 0, 16, 96, 223, 64, 0],
+        [159, 64, 112, 223, 255, 255, 16, 48],
+        [255, 255, 255, 255, 255, 207, 0, 96],
+        [255, 255, 255, 255, 255, 207, 0, 175],
+    ],
+    dtype=np.uint8,
+)

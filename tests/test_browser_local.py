@@ -178,6 +178,9 @@ def test_browser_preprocessing_matches_the_server(
     ]
     tights += [t.resize((8, 8), Image.Resampling.BOX) for t in tights[:4]]
     tights += [t.resize((4 * t.width, 4 * t.height), Image.Resampling.BICUBIC) for t in tights[:4]]
+    # Block scans, one with most of its border ink (the border-mode rule of ink._paper).
+    tights += [Image.fromarray(imagegen.block_scan(np.asarray(t), 4)) for t in tights[:4]]
+    tights += [Image.fromarray(imagegen.BOLD_SCAN)]
     uploads += [png_bytes(t) for t in tights]
     sent = [base64.b64encode(png).decode() for png in uploads]
     up_gaps, up_same = _compare(reader, uploads, tab.evaluate(DECODE_AND_READ, sent))

@@ -86,6 +86,16 @@
     let level = 0;
     for (const v of ring) if (Math.abs(f32(v - p50)) <= tol) level++;
     if (level * 2 >= ring.length) return p50;
+    if (Math.max(h, w) < SMALL_SIDE) {   // ink._border_mode: a third of the border at one level
+      const exact = f32(EXACT);
+      let best = -1, mode = 0;
+      for (const v of ring) {
+        let near = 0;
+        for (const u of ring) if (Math.abs(f32(u - v)) <= exact) near++;
+        if (near > best || (near === best && v < mode)) { best = near; mode = v; }
+      }
+      if (best * 3 >= ring.length) return mode;
+    }
     return background(plane);
   }
 
