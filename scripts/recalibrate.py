@@ -15,7 +15,14 @@ from mnist_digits.core.errors import MnistDigitsError
 from mnist_digits.models.checkpoint import read_meta
 from mnist_digits.training.recalibrate import recalibrate
 
-KEYS = ("temperature", "reject_threshold", "val_digits_flagged", "val_outliers_caught")
+KEYS = (
+    "temperature",
+    "reject_threshold",
+    "val_digits_flagged",
+    "val_outliers_caught",
+    "low_res_threshold",
+    "val_low_res_flagged",
+)
 
 
 def main(path: str) -> int:

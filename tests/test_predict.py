@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from components import fashion_mnist_or_missing, missing
-from imagegen import make_number_image, make_user_images, naive_resize
+from imagegen import draw_digit, make_number_image, make_user_images, naive_resize
 from PIL import Image
 
 from mnist_digits.cli import main
@@ -76,6 +76,35 @@ def test_reject_threshold_on_fashion_and_mnist(predictor):
     # The product target is 90%; the shipped model catches 88% of these 2,000 (a floor, not the
     # target: the benchmark figure in the README says where it stands).
     assert flagged_fashion >= 0.85, flagged_fashion
+
+
+def test_low_resolution_thresholds_are_read_capped_and_routed_by_the_ink_box() -> None:
+    """The low-resolution threshold defaults to the main one, is never above it, and judges a
+    digit whose ink box is under LOW_RES_SIDE input pixels on its longer side."""
+    from mnist_digits.core.verdict import LOW_RES_SIDE, reject_thresholds, threshold_for
+
+    assert reject_thresholds({}) == (0.5, 0.5)
+    assert reject_thresholds({"reject_threshold": 0.8, "low_res_threshold": 0.9}) == (0.8, 0.8)
+    pair = reject_thresholds({"reject_threshold": 0.8, "low_res_threshold": 0.6})
+    assert pair == (0.8, 0.6)
+    small, edge = (3, 2, 3 + LOW_RES_SIDE - 1, 12), (0, 0, 5, LOW_RES_SIDE)
+    assert threshold_for(small, pair) == 0.6
+    assert threshold_for(edge, pair) == 0.8 and threshold_for(None, pair) == 0.8
+
+
+def test_a_digit_under_twenty_input_pixels_is_judged_by_the_low_resolution_threshold() -> None:
+    """Routing through the predictor: with the low-resolution threshold above any confidence,
+    a 10 px digit is flagged while the same digit at 200 px is still read."""
+    reader = Predictor.from_checkpoint()
+    assert reader.low_res_threshold < reader.reject_threshold  # the shipped calibration's
+    ink = draw_digit(3, size=(400, 400), pen=28, centre=(200, 200), height=300).reduce(2)
+    big = Image.fromarray(255 - np.asarray(ink))  # (200, 200) dark on white
+    small = big.resize((10, 10), Image.Resampling.BOX)
+    assert reader.predict(big)[0].is_digit and reader.predict(small)[0].bbox is not None
+    reader.low_res_threshold = 1.01
+    assert reader.predict(big)[0].is_digit and not reader.predict(small)[0].is_digit
+    reader.low_res_threshold = 0.0
+    assert reader.predict(small)[0].is_digit
 
 
 def _png(image: Image.Image) -> bytes:

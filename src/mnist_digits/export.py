@@ -287,6 +287,7 @@ def describe(proto: onnx.ModelProto, meta: CheckpointMeta, quantization: dict[st
         "classes": json.dumps(list(meta.classes)),
         "temperature": json.dumps(meta.extra.get("temperature", 1.0)),
         "reject_threshold": json.dumps(meta.extra.get("reject_threshold")),
+        "low_res_threshold": json.dumps(meta.extra.get("low_res_threshold")),
         "version": meta.package_version,
         "exported_by": f"mnist-digits {__version__}, torch {torch.__version__}",
         "recipe": json.dumps(meta.recipe, sort_keys=True),

@@ -26,7 +26,7 @@ from mnist_digits.core.card import META_KEY, CheckpointMeta
 from mnist_digits.core.errors import CheckpointError, ImageError
 from mnist_digits.core.limits import MAX_PIXELS
 from mnist_digits.core.metrics import softmax
-from mnist_digits.core.verdict import DEFAULT_REJECT, verdict
+from mnist_digits.core.verdict import reject_thresholds, threshold_for, verdict
 from mnist_digits.images.decode import ImageSource
 from mnist_digits.images.ink import Ink, Piece
 from mnist_digits.images.numbers import MAX_DIGITS, number_groups, split_group
@@ -243,7 +243,7 @@ class Predictor:
         self.backend = backend
         self.meta = backend.meta
         self.temperature = float(self.meta.extra.get("temperature", 1.0))
-        self.reject_threshold = float(self.meta.extra.get("reject_threshold", DEFAULT_REJECT))
+        self.reject_threshold, self.low_res_threshold = reject_thresholds(self.meta.extra)
         # Which weights answer: the model's name and 12 hex digits of the SHA-256 of their
         # self-description (recipe, metrics, calibration, creation time), computed once here
         # rather than per request; it is what every stored sample and GET /api/model name.
@@ -361,7 +361,8 @@ class Predictor:
             )
         best = int(probs.argmax())
         confidence = float(probs[best])
-        status = verdict(probs, self.reject_threshold)
+        thresholds = (self.reject_threshold, self.low_res_threshold)
+        status = verdict(probs, threshold_for(item.bbox, thresholds))
         digit = None if status == "not_a_digit" else best
         return Prediction(
             digit,

@@ -25,7 +25,7 @@ from torch import nn
 
 from mnist_digits.core import metrics
 from mnist_digits.core.card import CheckpointMeta
-from mnist_digits.core.verdict import DEFAULT_REJECT, verdict
+from mnist_digits.core.verdict import reject_thresholds, threshold_for, verdict
 from mnist_digits.data.dataset import load_dataset
 from mnist_digits.images.render import to_mnist
 from mnist_digits.models.inference import infer
@@ -82,8 +82,11 @@ def _read(
         probs[found] = metrics.softmax(
             logits.double().cpu().numpy(), float(meta.extra.get("temperature", 1.0))
         )
-    threshold = float(meta.extra.get("reject_threshold", DEFAULT_REJECT))
-    status = [verdict(p, threshold) if pre[i].found else "no_digit" for i, p in enumerate(probs)]
+    thresholds = reject_thresholds(meta.extra)
+    status = [
+        verdict(p, threshold_for(pre[i].bbox, thresholds)) if pre[i].found else "no_digit"
+        for i, p in enumerate(probs)
+    ]
     return probs, status
 
 
@@ -145,7 +148,7 @@ def _summary(
         if not row["digits"]:
             row["auroc"] = metrics.auroc(pos, confidence[name])
     fpr, tpr = _roc(pos, neg)
-    threshold = float(meta.extra.get("reject_threshold", DEFAULT_REJECT))
+    threshold = reject_thresholds(meta.extra)[0]
     return {
         "families": rows,
         "auroc": metrics.auroc(pos, neg),

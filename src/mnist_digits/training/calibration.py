@@ -28,12 +28,18 @@ class Calibration:
         reject_threshold: calibrated confidence below which an input is "not a digit".
         val_digits_flagged: share of validation digits below the threshold.
         val_outliers_caught: share of held-out non-digits below it (NaN without outliers).
+        low_res_threshold: the threshold for digits under ``core.verdict.LOW_RES_SIDE`` input
+            pixels: flags the same share of validation digits shrunk to 8-20 px, never above
+            ``reject_threshold`` (equal to it without such digits).
+        val_low_res_flagged: share of those shrunk validation digits below it (NaN without).
     """
 
     temperature: float
     reject_threshold: float
     val_digits_flagged: float
     val_outliers_caught: float
+    low_res_threshold: float
+    val_low_res_flagged: float
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +61,7 @@ def calibrate(
     digits28: np.ndarray,
     outliers28: np.ndarray | None,
     contract: InputContract,
+    low_res28: np.ndarray | None = None,
 ) -> Calibration:
     """Fit the temperature on validation logits, then choose the reject threshold.
 
@@ -65,6 +72,8 @@ def calibrate(
         digits28: validation digits (N, 28, 28) uint8, as users' preprocessing leaves them.
         outliers28: non-digits held out of training (M, 28, 28) uint8, preprocessed, or None.
         contract: the model's input contract.
+        low_res28: validation digits (K, 28, 28) uint8 shrunk to 8-20 px before the
+            preprocessing, or None.
     """
     temperature = fit_temperature(val_logits, val_labels)
     digit_logits = preprocessed_logits(model, digits28, contract)
@@ -80,4 +89,22 @@ def calibrate(
         logits_out = preprocessed_logits(model, outliers28, contract)
         caught = float((softmax(logits_out, temperature).max(1) < threshold).mean())
     flagged = float((conf_digits < threshold).mean())
-    return Calibration(float(temperature), threshold, flagged, caught)
+    low, low_flagged = _low_res(model, low_res28, contract, temperature, threshold)
+    return Calibration(float(temperature), threshold, flagged, caught, low, low_flagged)
+
+
+def _low_res(
+    model: nn.Module,
+    low_res28: np.ndarray | None,
+    contract: InputContract,
+    temperature: float,
+    threshold: float,
+) -> tuple[float, float]:
+    """(threshold, share flagged) for shrunk validation digits: the same share flagged as
+    among full-size ones, capped at the main threshold; (threshold, NaN) without them."""
+    logits = None if low_res28 is None else preprocessed_logits(model, low_res28, contract)
+    if logits is None or not len(logits):
+        return threshold, float("nan")
+    conf = softmax(logits, temperature).max(1)
+    low = min(threshold, float(np.quantile(conf, TARGET_DIGITS_FLAGGED)))
+    return low, float((conf < low).mean())

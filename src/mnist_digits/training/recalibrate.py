@@ -65,9 +65,9 @@ def calibration_for(
     cfg = resolve_config({k: v for k, v in meta.recipe.items() if k in _FIELDS}, {})
     train = load_dataset(cfg.dataset, "train", data_dir=data_dir)
     outliers = outlier_split(cfg, data_dir)
-    digits28, others28 = calibration_images(cfg, train, outliers, data_dir)
+    digits28, others28, low28 = calibration_images(cfg, train, outliers, data_dir)
     _, val = split_indices(len(train), cfg.val_size, cfg.val_seed)
     idx = val.numpy()
     with torch.no_grad():
         logits = infer(model, train.images[idx], meta.input).double().cpu().numpy()
-    return calibrate(model, logits, train.labels[idx], digits28, others28, meta.input)
+    return calibrate(model, logits, train.labels[idx], digits28, others28, meta.input, low28)

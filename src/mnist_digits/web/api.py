@@ -217,5 +217,6 @@ async def model_info(predictor: PredictorDep) -> schemas.ModelInfo:
         created=meta.created,
         temperature=predictor.temperature,
         reject_threshold=predictor.reject_threshold,
+        low_res_threshold=predictor.low_res_threshold,
         fingerprint=predictor.fingerprint,
     )

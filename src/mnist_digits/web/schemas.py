@@ -130,6 +130,9 @@ class ModelInfo(BaseModel):
     created: str = Field(description="when the weights were written, ISO-8601 UTC")
     temperature: float = Field(description="calibration temperature applied to the logits")
     reject_threshold: float = Field(description="confidence below which the answer is flagged")
+    low_res_threshold: float = Field(
+        description="the same for a digit whose ink box is under 20 input pixels a side"
+    )
     fingerprint: str = Field(
         default="", description="which weights answer; stored with every sample they read"
     )

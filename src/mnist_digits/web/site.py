@@ -28,7 +28,7 @@ from typing import Any
 
 from mnist_digits.core.errors import CheckpointError, MnistDigitsError
 from mnist_digits.core.files import atomic_write, check_writable
-from mnist_digits.core.verdict import DEFAULT_REJECT, UNSURE_TOP2
+from mnist_digits.core.verdict import LOW_RES_SIDE, UNSURE_TOP2, reject_thresholds
 from mnist_digits.predict import SHIPPED_ONNX, OnnxBackend
 
 STATIC = Path(__file__).parent / "static"
@@ -77,18 +77,21 @@ def local_card(onnx: str | os.PathLike[str], source: str) -> dict[str, Any]:
         source: Where it comes from, in words, shown on the page.
 
     Returns:
-        The model's name, calibration (temperature, reject threshold), the verdict's "unsure"
+        The model's name, calibration (temperature, reject thresholds), the verdict's "unsure"
         rule, the input contract's ONNX input and pixel scale, test accuracy and sha256.
     """
     path = Path(onnx)
     meta = OnnxBackend(path).meta  # raises CheckpointError in one line for a bad file
+    main, low = reject_thresholds(meta.extra)
     return {
         "name": meta.model,
         "source": source,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "created": meta.created,
         "temperature": float(meta.extra.get("temperature", 1.0)),
-        "reject_threshold": float(meta.extra.get("reject_threshold", DEFAULT_REJECT)),
+        "reject_threshold": main,
+        "low_res_threshold": low,
+        "low_res_side": LOW_RES_SIDE,
         "unsure_top2": UNSURE_TOP2,
         "onnx_input": meta.input.onnx_input,
         "pixel_scale": meta.input.pixel_scale,

@@ -265,8 +265,8 @@
     return { w, h, data };
   }
 
-  // ink.extract for RGBA pixels: {ink (0..1 map, upscaled when small), cut, inverted, labels,
-  // boxes, keep}, the 8-connected components of ink above the cut, specks not kept.
+  // ink.extract for RGBA pixels: {ink (0..1 map, upscaled when small), cut, inverted, factor,
+  // up, labels, boxes, keep}, the 8-connected components of ink above the cut, specks not kept.
   function extract(px) {
     const factor = Math.max(1, Math.ceil(Math.max(px.w, px.h) / WORK_SIDE));
     if (factor > 1) px = reducePixels(px, factor);
@@ -275,7 +275,7 @@
     const side = Math.max(mapped.ink.w, mapped.ink.h);
     const up = side < SMALL_SIDE ? Math.ceil(UPSCALE_TO / side) : 1;
     const ink = up > 1 ? upscale(mapped.ink, up) : mapped.ink;
-    return { ink, cut, inverted, ...components(ink, cut, up) };
+    return { ink, cut, inverted, factor, up, ...components(ink, cut, up) };
   }
 
   window.mnistInk = { extract };

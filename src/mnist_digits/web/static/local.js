@@ -5,7 +5,8 @@
 // (no SharedArrayBuffer, no cross-origin isolation, no worker). Its answer is made as
 // predict.Predictor makes it: preprocess.js's port of images.render.to_mnist, the input
 // contract's 0..1 pixels (the graph standardises them itself), softmax at the checkpoint's
-// temperature, and core.verdict's rule (reject threshold, unsure when the top two hold 90 %).
+// temperature, and core.verdict's rule (reject threshold, the low-resolution one for a digit
+// under 20 input pixels, unsure when the top two hold 90 %).
 //
 // Where the files come from:
 //  - served by `mnist-digits serve`: /static/vendor/ (scripts/vendor-js.sh) and /local/model.*
@@ -137,15 +138,22 @@
     return Array.from({ length: 28 }, (_, y) => Array.from(image28.subarray(28 * y, 28 * y + 28)));
   }
 
+  // core.verdict.threshold_for: a digit whose ink box (input pixels) is under low_res_side on
+  // its longer side is judged by the low-resolution threshold.
+  function thresholdFor(bbox, card) {
+    const side = bbox ? Math.max(bbox[2] - bbox[0], bbox[3] - bbox[1]) : Infinity;
+    return side < card.low_res_side ? card.low_res_threshold : card.reject_threshold;
+  }
+
   // One 28x28 input -> the answer predict.Predictor would give, as the API's JSON has it.
-  async function judge(image28) {
+  async function judge(image28, bbox) {
     const card = state.card;
     const pixels = Float32Array.from(image28, (v) => v / card.pixel_scale);
     const feeds = { [card.onnx_input]: new ort.Tensor("float32", pixels, [1, 1, 28, 28]) };
     const out = await state.session.run(feeds);
     const probs = softmax(out[state.session.outputNames[0]].data, card.temperature);
     const best = probs.indexOf(Math.max(...probs));
-    const status = verdict(probs, card.reject_threshold, card.unsure_top2);
+    const status = verdict(probs, thresholdFor(bbox, card), card.unsure_top2);
     return {
       digit: status === "not_a_digit" ? null : best,
       confidence: probs[best],
@@ -162,7 +170,7 @@
     const t1 = performance.now();
     const pre = window.mnistPreprocess.toMnist(pixelsOf(source));
     const answer = pre.found
-      ? await judge(pre.image28)
+      ? await judge(pre.image28, pre.bbox)
       : { digit: null, confidence: 0, probabilities: new Array(10).fill(0), is_digit: false, status: "no_digit", input28: rows(pre.image28) };
     const now = performance.now();
     if (stats.firstAnswerMs === null) stats.firstAnswerMs = now;

@@ -144,20 +144,21 @@
     }
     if (Math.max(bottom - top, right - left) + 1 > BOX) return null;
     if (Math.max(Math.abs(sy / total - CENTRE), Math.abs(sx / total - CENTRE)) > AS_IS_COM) return null;
-    return grey;
+    return { grey, bbox: [left, top, right + 1, bottom + 1] };
   }
 
-  // render.to_mnist for an ImageData: {image28 (784 uint8), found, inkFraction, inverted}.
+  // render.to_mnist for an ImageData: {image28 (784 uint8), found, inkFraction, inverted,
+  // bbox ([left, top, right, bottom) of the ink in input pixels, null when none)}.
   function toMnist(imageData) {
     let px = { w: imageData.width, h: imageData.height, data: imageData.data };
     const asIs = mnistFormat(px);
     if (asIs) {
-      const inked = asIs.reduce((n, v) => n + (v > 127 ? 1 : 0), 0);
-      return { image28: asIs, found: true, inkFraction: inked / (SIDE * SIDE), inverted: false };
+      const inked = asIs.grey.reduce((n, v) => n + (v > 127 ? 1 : 0), 0);
+      return { image28: asIs.grey, found: true, inkFraction: inked / (SIDE * SIDE), inverted: false, bbox: asIs.bbox };
     }
-    const { ink, cut, inverted, labels, boxes, keep } = window.mnistInk.extract(px);  // ink.js
+    const { ink, cut, inverted, labels, boxes, keep, factor, up } = window.mnistInk.extract(px);  // ink.js
     const ids = new Set(boxes.map((_, i) => i + 1).filter((id) => keep[id - 1]));
-    if (!ids.size) return { image28: new Uint8Array(SIDE * SIDE), found: false, inkFraction: 0, inverted };
+    if (!ids.size) return { image28: new Uint8Array(SIDE * SIDE), found: false, inkFraction: 0, inverted, bbox: null };
     const kept = [...ids].map((id) => boxes[id - 1]);
     const [top, left] = [Math.min(...kept.map((b) => b[0])), Math.min(...kept.map((b) => b[1]))];
     const [bottom, right] = [Math.max(...kept.map((b) => b[2])), Math.max(...kept.map((b) => b[3]))];
@@ -181,7 +182,10 @@
       }
     }
     const image28 = place28(fit20(soft, own, strokeWidth(own, h, w)));
-    return { image28, found: true, inkFraction: count / (ink.w * ink.h), inverted };
+    // render_piece's bbox: working pixels to input pixels (input = working * factor / up).
+    const bbox = [Math.floor(left * factor / up), Math.floor(top * factor / up),
+      Math.min(Math.ceil(right * factor / up), imageData.width), Math.min(Math.ceil(bottom * factor / up), imageData.height)];
+    return { image28, found: true, inkFraction: count / (ink.w * ink.h), inverted, bbox };
   }
 
   window.mnistPreprocess = { toMnist };
