@@ -17,21 +17,23 @@ import torch
 import torch.nn.functional as F
 
 from mnist_digits.models.registry import create_model
+from mnist_digits.training.config import TrainConfig
+from mnist_digits.training.optim import make_optimizer
 
 
 def step_ms(model_name: str, batch: int, steps: int, bf16: bool) -> float:
     """Mean milliseconds of one Adam step (forward, backward, update) after 10 warm-up steps."""
     torch.manual_seed(0)
+    cfg = TrainConfig(model=model_name, batch_size=batch, label_smoothing=0.1).validate()
     model = create_model(model_name).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    opt = torch.optim.Adam(model.parameters(), 1e-3, fused=True)
-    x = torch.randn(batch, 1, 28, 28).contiguous(
-        memory_format=torch.channels_last
-    )  # (B, 1, 28, 28)
+    opt = make_optimizer(cfg, model)  # the optimiser training builds (fused Adam here)
+    x = torch.randn(batch, 1, 28, 28)  # (B, 1, 28, 28)
+    x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch,))  # (B,)
 
     def step() -> None:
         with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            loss = F.cross_entropy(model(x).float(), y, label_smoothing=0.1)
+            loss = F.cross_entropy(model(x).float(), y, label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
