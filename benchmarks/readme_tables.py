@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from table import acc_cell, ratio_cell, time_cell
+from table import acc_cell, machine_line, ratio_cell, time_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -77,9 +77,7 @@ def render(report: dict[str, Any], source: str, only: list[str] | None = None) -
     hours = report["wall_seconds"] / 3600
     head = (
         f"From [`{source}`]({source}) ({report['mode']} run of {report['created'][:10]}, "
-        f"{hours:.1f} h, commit {str(m.get('git_commit') or '?')[:7]}): {m['cpu_model']}, "
-        f"{m['usable_cores']} usable cores, torch {m['torch']} ({m['torch_threads']} threads), "
-        f"TensorFlow {m['tensorflow'] or '—'}."
+        f"{hours:.1f} h, commit {str(m.get('git_commit') or '?')[:7]}): {machine_line(m)}"
     )
     entries = [r for r in report["entries"] if only is None or r["name"] in only]
     body = [row for result in entries for row in rows(result)]

@@ -178,6 +178,7 @@ def machine_info(device: str = "cpu") -> dict[str, Any]:
     import torch
 
     from mnist_digits.models.checkpoint import git_commit
+    from mnist_digits.training.loop import native_cpu_bf16
 
     return {
         "cpu_model": cpu_model(),
@@ -193,6 +194,7 @@ def machine_info(device: str = "cpu") -> dict[str, Any]:
         "git_commit": git_commit(),
         "device": device,
         "gpu": torch.cuda.get_device_name() if device == "cuda" else None,
+        "cpu_bf16": native_cpu_bf16(),
     }
 
 

@@ -100,14 +100,21 @@ def ensemble_rows(name: str, s: dict[str, Any]) -> list[str]:
     ]
 
 
+def machine_line(m: dict[str, Any]) -> str:
+    """CPU, cores, library versions and (in reports that record it) native CPU bf16."""
+    line = (
+        f"{m['cpu_model']}, {m['usable_cores']} usable cores, torch {m['torch']} "
+        f"({m['torch_threads']} threads), TensorFlow {m['tensorflow'] or '—'}."
+    )
+    if "cpu_bf16" in m:  # recipes with cpu_bf16 run in bf16 only where this is yes
+        line += f" Native CPU bf16 (AMX or AVX512-BF16): {'yes' if m['cpu_bf16'] else 'no'}."
+    return line
+
+
 def render(report: dict[str, Any]) -> str:
     """The whole Markdown report: a line on the run and machine, the table, and the notes."""
     m = report["machine"]
     gpu = f" Our entries on the GPU: {m['gpu']}." if m.get("gpu") else ""
-    head = (
-        f"Mode: {report['mode']}. {m['cpu_model']}, {m['usable_cores']} usable cores, "
-        f"torch {m['torch']} ({m['torch_threads']} threads), TensorFlow {m['tensorflow'] or '—'}."
-        f"{gpu}"
-    )
+    head = f"Mode: {report['mode']}. {machine_line(m)}{gpu}"
     rows = [row for result in report["entries"] for row in entry_rows(result)]
     return "\n".join([head, "", HEADER, *rows, "", NOTES]) + "\n"

@@ -12,8 +12,9 @@ from mnist_digits.cli import main
 from mnist_digits.data.dataset import load_dataset, normalized_tensors
 from mnist_digits.data.specs import MNIST
 from mnist_digits.data.split import split_indices
+from mnist_digits.training import loop
 from mnist_digits.training.config import resolve_config
-from mnist_digits.training.loop import Progress, train
+from mnist_digits.training.loop import Progress, train, use_autocast
 from mnist_digits.training.optim import lr_factor
 from mnist_digits.training.tensors import TrainData, epoch_batches, prepare_data
 
@@ -135,3 +136,27 @@ def test_epoch_end_event_carries_the_model_validation_judged(ema):
     # The event's model is the one validation judged (the EMA copy when ema > 0): it scores
     # exactly the validation accuracy recorded for that epoch.
     assert [a for a, _ in scores] == [v for _, v in scores]
+
+
+def test_cpu_bf16_is_used_only_where_asked_and_native(monkeypatch):
+    cfg = resolve_config({}, {"model": "cnn-small"})
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(loop, "native_cpu_bf16", lambda: True)
+    assert not use_autocast(cfg, cpu)  # off unless the recipe asks
+    assert use_autocast(replace(cfg, cpu_bf16=True), cpu)
+    assert use_autocast(cfg, cuda) and not use_autocast(replace(cfg, amp=False), cuda)
+    monkeypatch.setattr(loop, "native_cpu_bf16", lambda: False)
+    assert not use_autocast(replace(cfg, cpu_bf16=True), cpu)  # emulated bf16: stay in fp32
+
+
+def test_training_under_cpu_bf16_keeps_fp32_weights_and_learns(monkeypatch):
+    monkeypatch.setattr(loop, "native_cpu_bf16", lambda: True)  # the bf16 path on any CPU
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 2, (320,), generator=g)
+    x = torch.randn(320, 1, 28, 28, generator=g) * 0.3 + y.view(-1, 1, 1, 1) * 1.0  # learnable
+    data = TrainData(x[:256], y[:256], x[256:], y[256:], MNIST.contract)
+    cfg = resolve_config({}, {"model": "cnn-small", "cpu_bf16": True})
+    cfg = replace(cfg, epochs=2, batch_size=32, augment=0.0)
+    result = train(cfg, data)
+    assert all(p.dtype == torch.float32 for p in result.model.parameters())
+    assert result.best_val_acc > 0.9

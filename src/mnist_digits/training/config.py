@@ -65,6 +65,9 @@ class TrainConfig:
     channels_last: bool = _f(True, "channels-last memory format for CNNs (faster on CPU and GPU)")
     compile: bool = _f(False, "torch.compile the model (GPU; slow start-up)")
     amp: bool = _f(True, "bf16 autocast on CUDA (ignored on CPU)")
+    cpu_bf16: bool = _f(
+        False, "bf16 autocast on CPUs with native bf16 (AMX or AVX512-BF16; ignored elsewhere)"
+    )
     val_size: int = _f(5000, "training images held out for validation")
     val_seed: int = _f(0, "seed of the validation split (kept fixed across training seeds)")
     seed: int = _f(0, "seed of initialisation and shuffling")
