@@ -80,8 +80,8 @@ def main() -> None:
     reader = Predictor.from_checkpoint(args.checkpoint)
     for name, view in VIEWS.items():
         images = [view(d) for d in digits]
-        # A tight crop of a thin "1" can be under MIN_SIDE wide: refused, so counted flagged.
-        sized = np.array([min(im.size) >= MIN_SIDE for im in images])
+        # An image under MIN_SIDE on its longer side is refused, so counted flagged.
+        sized = np.array([max(im.size) >= MIN_SIDE for im in images])
         preds = iter(reader.predict([png(im) for im, s in zip(images, sized, strict=True) if s]))
         top, ok = np.full(len(images), -1), np.zeros(len(images), dtype=bool)
         for i in np.flatnonzero(sized):
@@ -90,7 +90,7 @@ def main() -> None:
         print(
             f"{name:>6} ({len(images)} validation digits): answered and right "
             f"{100 * (ok & (top == labels)).mean():.1f}%, flagged {100 * (~ok).mean():.1f}% "
-            f"({np.count_nonzero(~sized)} refused as under {MIN_SIDE} px a side)"
+            f"({np.count_nonzero(~sized)} refused as under {MIN_SIDE} px)"
         )
 
 

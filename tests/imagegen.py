@@ -330,6 +330,16 @@ def tight_crop(pixels: np.ndarray) -> np.ndarray:
     return pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
+def thin_one(width: int) -> np.ndarray:
+    """A tight crop of a slanted "1", 20 px tall and ``width`` px wide, dark on white (uint8).
+
+    Drawn 8x larger with a 1.5 px pen and box-reduced: paper in two corners, ink at every edge.
+    """
+    big = Image.new("L", (8 * width, 160), 255)
+    ImageDraw.Draw(big).line([(6 * width, 0), (4, 160)], fill=0, width=12)
+    return np.asarray(big.reduce(8))  # (20, width)
+
+
 def naive_resize(src: ImageSource) -> np.ndarray:
     """Baseline: grayscale and plainly resize the whole image to 28x28 (no crop/invert/centre).
 

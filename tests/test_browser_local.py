@@ -183,6 +183,7 @@ def test_browser_preprocessing_matches_the_server(
     # Block scans, one with most of its border ink (the border-mode rule of ink._paper).
     tights += [Image.fromarray(imagegen.block_scan(np.asarray(t), 4)) for t in tights[:4]]
     tights += [Image.fromarray(imagegen.BOLD_SCAN)]
+    tights += [Image.fromarray(imagegen.thin_one(3))]  # noise from pairs down the columns
     uploads += [png_bytes(t) for t in tights]
     sent = [base64.b64encode(png).decode() for png in uploads]
     up_gaps, up_same = _compare(reader, uploads, tab.evaluate(DECODE_AND_READ, sent))

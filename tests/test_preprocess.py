@@ -292,6 +292,23 @@ def test_a_scan_whose_ink_takes_most_of_its_border_finds_its_paper() -> None:
     assert res.bbox == (0, 0, 8, 8)  # the ink reaches every edge
 
 
+def test_a_tight_crop_of_a_thin_one_is_read() -> None:
+    """3 px wide: its noise is measured on pairs of paper down the columns too; across alone
+    there are two pairs a row, most crossing the stroke, and no digit was found."""
+    thin = imagegen.thin_one(3)
+    assert thin.shape == (20, 3) and thin.min() == 0 and thin.max() == 255
+    res = to_mnist(thin)
+    _assert_mnist_like(res)
+    assert res.bbox == (0, 0, 3, 20)
+    assert np.count_nonzero(res.image28.any(axis=0)) < 10  # still a narrow stroke
+
+
+def test_an_image_is_refused_only_when_its_longer_side_is_under_4_px() -> None:
+    assert to_mnist(imagegen.thin_one(2)).found  # 2 px wide is a crop, not too small to read
+    with pytest.raises(ImageError, match=r"^array is only 3x3 pixels; use an image at least 4 "):
+        to_mnist(np.full((3, 3), 255, np.uint8))
+
+
 def test_a_one_pixel_speck_in_a_small_image_stays_a_speck() -> None:
     pixels = np.full((24, 24), 255, np.uint8)
     pixels[4:20, 11:13] = 0  # a "1", 16 px tall
@@ -456,7 +473,7 @@ def test_pixel_and_byte_limits_are_configurable(tmp_path: Path) -> None:
         (Path("/"), "not a file"),
         (12345, "int"),
         (np.zeros((10, 10, 2), dtype=np.uint8), "shape"),
-        (np.zeros((3, 40), dtype=np.uint8), "3"),
+        (np.zeros((3, 3), dtype=np.uint8), "only 3x3"),
         (np.full((10, 10), np.nan), "NaN"),
         (np.array([["a"] * 10] * 10), "dtype"),
     ],

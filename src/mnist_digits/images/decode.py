@@ -28,7 +28,9 @@ from mnist_digits.core.limits import MAX_BYTES, MAX_PIXELS
 
 ImageSource: TypeAlias = str | os.PathLike[str] | bytes | Image.Image | np.ndarray
 
-MIN_SIDE = 4  # below 4x4 pixels there is no digit to read
+# An image whose longer side is under 4 px holds no digit to read. The shorter side may be
+# 1 px: a tight crop of a thin "1" is 2-3 px wide (1 in 5,000 validation digits).
+MIN_SIDE = 4
 # Files are decoded at no more than about 2048 px a side: the ink finder works at <= 1024 px
 # (images.ink), so twice that keeps every stroke it can see and bounds the work per image.
 DECODE_SIDE = 2048
@@ -275,10 +277,10 @@ def _check_dims(size: tuple[int, int], name: str, max_pixels: int) -> None:
             f"{name} is {width}x{height} = {width * height:,} pixels, over the "
             f"{max_pixels:,}-pixel limit; downscale it and try again"
         )
-    if min(width, height) < MIN_SIDE:
+    if max(width, height) < MIN_SIDE:
         raise _fail(
             f"{name} is only {width}x{height} pixels; use an image at least "
-            f"{MIN_SIDE}x{MIN_SIDE} (28x28 or larger reads best)"
+            f"{MIN_SIDE} pixels on its longer side (28x28 or larger reads best)"
         )
 
 

@@ -180,13 +180,19 @@ def _noise(raw: np.ndarray) -> float:
     For Gaussian noise, median |a - b| of neighbours is 0.954 sigma; ink edges are too few
     to move the median. Every 8th row is plenty. A small image (a scan, a tight crop) is
     different: its ink reaches the edges and fills much of it, so its edges would be most of
-    the pairs; there only pairs on the paper side of the median are counted.
+    the pairs; there only pairs on the paper side of the median are counted, both across and
+    down: a tight crop of a "1" 3 px wide has two pairs a row, most of them crossing a stroke
+    (its noise read 0.5 and no digit was found). Counting down too took validation tight crops
+    from 96.4% to 98.0% answered and right (benchmarks/small_images.py, 5,000 digits) and
+    changed no other view by more than 0.2 point.
     """
     if max(raw.shape) >= _SMALL_SIDE:
         steps = np.abs(np.diff(raw[::8], axis=1)).ravel()  # (H / 8 * (W - 1),)
     else:
         low = raw <= _quantiles(raw.ravel(), (0.5,))[0]  # (H, W): the paper side
-        steps = np.abs(np.diff(raw, axis=1))[low[:, 1:] & low[:, :-1]]  # pairs of paper
+        across = np.abs(np.diff(raw, axis=1))[low[:, 1:] & low[:, :-1]]  # pairs of paper
+        down = np.abs(np.diff(raw, axis=0))[low[1:] & low[:-1]]
+        steps = np.concatenate([across, down])
     return _quantiles(steps, (0.5,))[0] / 0.954 if steps.size else 0.0
 
 

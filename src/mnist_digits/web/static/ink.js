@@ -128,6 +128,12 @@
         if (a <= mid && b <= mid) steps.push(Math.abs(f32(a - b)));
       }
     }
+    for (let y = 1; small && y < h; y++) {  // and down the columns: a thin crop has few across
+      for (let x = 0; x < w; x++) {
+        const a = d[y * w + x], b = d[(y - 1) * w + x];
+        if (a <= mid && b <= mid) steps.push(Math.abs(f32(a - b)));
+      }
+    }
     return steps.length ? quantiles(steps, [0.5])[0] / 0.954 : 0;
   }
 
