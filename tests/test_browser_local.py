@@ -184,6 +184,11 @@ def test_browser_preprocessing_matches_the_server(
     tights += [Image.fromarray(imagegen.block_scan(np.asarray(t), 4)) for t in tights[:4]]
     tights += [Image.fromarray(imagegen.BOLD_SCAN)]
     tights += [Image.fromarray(imagegen.thin_one(3))]  # noise from pairs down the columns
+    # Small scans enlarged 8x: a large box of little detail (core.verdict.LOW_DETAIL).
+    tights += [
+        img.resize((8, 8), Image.Resampling.BOX).resize((64, 64), Image.Resampling.BICUBIC)
+        for img, _, _ in smalls[:4]
+    ]
     uploads += [png_bytes(t) for t in tights]
     sent = [base64.b64encode(png).decode() for png in uploads]
     up_gaps, up_same = _compare(reader, uploads, tab.evaluate(DECODE_AND_READ, sent))

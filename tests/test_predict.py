@@ -17,6 +17,7 @@ from imagegen import draw_digit, make_number_image, make_user_images, naive_resi
 from PIL import Image
 
 from mnist_digits.cli import main
+from mnist_digits.core.verdict import LOW_RES_SIDE
 from mnist_digits.predict import SHIPPED, Predictor
 
 if not SHIPPED.exists():
@@ -81,15 +82,17 @@ def test_reject_threshold_on_fashion_and_mnist(predictor):
 def test_low_resolution_thresholds_are_read_capped_and_routed_by_the_ink_box() -> None:
     """The low-resolution threshold defaults to the main one, is never above it, and judges a
     digit whose ink box is under LOW_RES_SIDE input pixels on its longer side."""
-    from mnist_digits.core.verdict import LOW_RES_SIDE, reject_thresholds, threshold_for
+    from mnist_digits.core.verdict import LOW_DETAIL, LOW_RES_SIDE, reject_thresholds, threshold_for
 
     assert reject_thresholds({}) == (0.5, 0.5)
     assert reject_thresholds({"reject_threshold": 0.8, "low_res_threshold": 0.9}) == (0.8, 0.8)
     pair = reject_thresholds({"reject_threshold": 0.8, "low_res_threshold": 0.6})
     assert pair == (0.8, 0.6)
     small, edge = (3, 2, 3 + LOW_RES_SIDE - 1, 12), (0, 0, 5, LOW_RES_SIDE)
-    assert threshold_for(small, pair) == 0.6
-    assert threshold_for(edge, pair) == 0.8 and threshold_for(None, pair) == 0.8
+    sharp = LOW_DETAIL + 1
+    assert threshold_for(small, sharp, pair) == 0.6
+    assert threshold_for(edge, sharp, pair) == 0.8 and threshold_for(None, 0.0, pair) == 0.8
+    assert threshold_for(edge, LOW_DETAIL - 1, pair) == 0.6  # a large box of little detail
 
 
 def test_a_digit_under_twenty_input_pixels_is_judged_by_the_low_resolution_threshold() -> None:
@@ -105,6 +108,21 @@ def test_a_digit_under_twenty_input_pixels_is_judged_by_the_low_resolution_thres
     assert reader.predict(big)[0].is_digit and not reader.predict(small)[0].is_digit
     reader.low_res_threshold = 0.0
     assert reader.predict(small)[0].is_digit
+
+
+def test_a_small_scan_enlarged_is_judged_by_the_low_resolution_threshold() -> None:
+    """An 8 px scan enlarged 8x spans 64 px but carries the scan's detail, so the
+    low-resolution threshold judges it; the same digit drawn at 64 px is judged by the main one."""
+    reader = Predictor.from_checkpoint()
+    ink = draw_digit(3, size=(400, 400), pen=28, centre=(200, 200), height=300).reduce(2)
+    big = Image.fromarray(255 - np.asarray(ink))  # (200, 200) dark on white
+    sharp = big.resize((64, 64), Image.Resampling.BOX)
+    enlarged = big.resize((8, 8), Image.Resampling.BOX).resize((64, 64), Image.Resampling.BICUBIC)
+    for image in (sharp, enlarged):
+        bbox = reader.predict(image)[0].bbox
+        assert bbox is not None and max(bbox[2] - bbox[0], bbox[3] - bbox[1]) >= LOW_RES_SIDE
+    reader.low_res_threshold = 1.01
+    assert reader.predict(sharp)[0].is_digit and not reader.predict(enlarged)[0].is_digit
 
 
 def _png(image: Image.Image) -> bytes:

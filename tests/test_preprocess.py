@@ -248,6 +248,21 @@ def test_small_scans_keep_their_whole_strokes(side: int) -> None:
     assert 0 <= res.bbox[1] < res.bbox[3] <= side
 
 
+def test_detail_is_the_pixels_a_digit_was_resolved_at_whatever_its_size() -> None:
+    """An 8 px scan and that scan enlarged 8x carry the same detail; the digit at 28 px
+    carries more, and drawn sharply at 200 px more still. An image taken as it is has no
+    measure (infinite)."""
+    big = Image.fromarray(_grey(_coverage(3, size=200, pen=14, height=150)))
+    scan = big.resize((8, 8), Image.Resampling.BOX)
+    d8 = to_mnist(scan).detail
+    d64 = to_mnist(scan.resize((64, 64), Image.Resampling.BICUBIC)).detail
+    d128 = to_mnist(scan.resize((128, 128), Image.Resampling.BICUBIC)).detail
+    d28 = to_mnist(big.resize((28, 28), Image.Resampling.BOX)).detail
+    assert abs(d64 - d8) < 0.2 * d8 and abs(d128 - d8) < 0.2 * d8, (d8, d64, d128)
+    assert 1.5 * d8 < d28 < to_mnist(big).detail, (d8, d28)
+    assert to_mnist(to_mnist(big).image28).detail == np.inf  # MNIST's format, read as it is
+
+
 # Each view of a tight crop, and how closely its 28x28 must match the digit with margins: 8x8
 # blocks keep only the digit's gist (64 pixels for a 150 px digit).
 TIGHT = {

@@ -362,7 +362,7 @@ class Predictor:
         best = int(probs.argmax())
         confidence = float(probs[best])
         thresholds = (self.reject_threshold, self.low_res_threshold)
-        status = verdict(probs, threshold_for(item.bbox, thresholds))
+        status = verdict(probs, threshold_for(item.bbox, item.detail, thresholds))
         digit = None if status == "not_a_digit" else best
         return Prediction(
             digit,

@@ -84,8 +84,8 @@ def _read(
         )
     thresholds = reject_thresholds(meta.extra)
     status = [
-        verdict(p, threshold_for(pre[i].bbox, thresholds)) if pre[i].found else "no_digit"
-        for i, p in enumerate(probs)
+        verdict(p, threshold_for(item.bbox, item.detail, thresholds)) if item.found else "no_digit"
+        for item, p in zip(pre, probs, strict=True)
     ]
     return probs, status
 

@@ -7,6 +7,7 @@ anti-aliasing and the intensity centre of mass is put at (14, 14) of a 28x28 can
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from mnist_digits.core.limits import MAX_BYTES, MAX_PIXELS
 from mnist_digits.images.decode import ImageSource, load_image, standard_mode
 from mnist_digits.images.ink import Ink, Piece, component_mask, extract, union_box
 
-__all__ = ["Preprocessed", "mnist_format", "render_piece", "stroke_width", "to_mnist"]
+__all__ = ["Preprocessed", "detail", "mnist_format", "render_piece", "stroke_width", "to_mnist"]
 
 _SIDE = 28  # MNIST canvas
 _BOX = 20  # MNIST fits each digit's longer side to 20 px inside the 28 px canvas
@@ -44,6 +45,9 @@ class Preprocessed:
         bbox: (left, top, right, bottom) of the ink in input pixels (after EXIF rotation),
             right/bottom exclusive as in ``PIL.Image.crop``; None when nothing was found.
         inverted: True when the input was dark-on-light and got inverted.
+        detail: How much detail the digit carries whatever its size (see ``detail``): about
+            39 for MNIST's own digits at 28 or 112 px, 15 for a digit scanned at 8 px or that
+            scan enlarged; infinite for an image taken as it is (``mnist_format``).
     """
 
     image28: np.ndarray
@@ -51,6 +55,7 @@ class Preprocessed:
     ink_fraction: float
     bbox: tuple[int, int, int, int] | None
     inverted: bool
+    detail: float = math.inf
 
 
 def to_mnist(
@@ -146,7 +151,28 @@ def render_piece(ink: Ink, piece: Piece) -> Preprocessed:
         min(-(-int(bottom) * f // up), height),
     )
     fraction = float(np.count_nonzero(own)) / ink.labels.size
-    return Preprocessed(_place28(fit), True, fraction, bbox, ink.inverted)
+    return Preprocessed(_place28(fit), True, fraction, bbox, ink.inverted, detail(soft))
+
+
+def detail(soft: np.ndarray) -> float:
+    """The longer side of a digit's ink map over the width of its edges: its size in the
+    pixels it was resolved at, the same for a small scan and for that scan enlarged.
+
+    An edge blurred over k pixels has about k pixels between 10% and 90% of full ink per unit
+    of edge length, and the summed steps of the map measure that length. On 1,000 MNIST
+    validation digits the median was 38.7 at 28 px, 39.0 enlarged to 56 and to 112 px; 14.7
+    box-reduced to 8 px, 14.5 and 14.9 when those were enlarged to 64 and 128 px
+    (``core.verdict.LOW_DETAIL`` judges by it).
+
+    Args:
+        soft: (h, w) float32 ink map of one digit in 0..1, strokes at 1, other ink blanked.
+
+    Returns:
+        The detail, in resolved pixels (in the hundreds for sharp drawings).
+    """
+    ramp = np.count_nonzero((soft > 0.1) & (soft < 0.9))
+    rise = float(np.abs(np.diff(soft, axis=0)).sum() + np.abs(np.diff(soft, axis=1)).sum())
+    return max(soft.shape) * rise / max(ramp, 1)
 
 
 def stroke_width(own: np.ndarray) -> float:

@@ -28,7 +28,7 @@ from typing import Any
 
 from mnist_digits.core.errors import CheckpointError, MnistDigitsError
 from mnist_digits.core.files import atomic_write, check_writable
-from mnist_digits.core.verdict import LOW_RES_SIDE, UNSURE_TOP2, reject_thresholds
+from mnist_digits.core.verdict import LOW_DETAIL, LOW_RES_SIDE, UNSURE_TOP2, reject_thresholds
 from mnist_digits.predict import SHIPPED_ONNX, OnnxBackend
 
 STATIC = Path(__file__).parent / "static"
@@ -92,6 +92,7 @@ def local_card(onnx: str | os.PathLike[str], source: str) -> dict[str, Any]:
         "reject_threshold": main,
         "low_res_threshold": low,
         "low_res_side": LOW_RES_SIDE,
+        "low_detail": LOW_DETAIL,
         "unsure_top2": UNSURE_TOP2,
         "onnx_input": meta.input.onnx_input,
         "pixel_scale": meta.input.pixel_scale,

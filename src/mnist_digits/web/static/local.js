@@ -139,21 +139,24 @@
   }
 
   // core.verdict.threshold_for: a digit whose ink box (input pixels) is under low_res_side on
-  // its longer side is judged by the low-resolution threshold.
-  function thresholdFor(bbox, card) {
-    const side = bbox ? Math.max(bbox[2] - bbox[0], bbox[3] - bbox[1]) : Infinity;
-    return side < card.low_res_side ? card.low_res_threshold : card.reject_threshold;
+  // its longer side, or whose detail is under low_detail, is judged by the low-resolution
+  // threshold.
+  function thresholdFor(bbox, detail, card) {
+    if (!bbox) return card.reject_threshold;
+    const side = Math.max(bbox[2] - bbox[0], bbox[3] - bbox[1]);
+    const low = side < card.low_res_side || (detail ?? Infinity) < card.low_detail;
+    return low ? card.low_res_threshold : card.reject_threshold;
   }
 
   // One 28x28 input -> the answer predict.Predictor would give, as the API's JSON has it.
-  async function judge(image28, bbox) {
+  async function judge(image28, bbox, detail) {
     const card = state.card;
     const pixels = Float32Array.from(image28, (v) => v / card.pixel_scale);
     const feeds = { [card.onnx_input]: new ort.Tensor("float32", pixels, [1, 1, 28, 28]) };
     const out = await state.session.run(feeds);
     const probs = softmax(out[state.session.outputNames[0]].data, card.temperature);
     const best = probs.indexOf(Math.max(...probs));
-    const status = verdict(probs, thresholdFor(bbox, card), card.unsure_top2);
+    const status = verdict(probs, thresholdFor(bbox, detail, card), card.unsure_top2);
     return {
       digit: status === "not_a_digit" ? null : best,
       confidence: probs[best],
@@ -170,7 +173,7 @@
     const t1 = performance.now();
     const pre = window.mnistPreprocess.toMnist(pixelsOf(source));
     const answer = pre.found
-      ? await judge(pre.image28, pre.bbox)
+      ? await judge(pre.image28, pre.bbox, pre.detail)
       : { digit: null, confidence: 0, probabilities: new Array(10).fill(0), is_digit: false, status: "no_digit", input28: rows(pre.image28) };
     const now = performance.now();
     if (stats.firstAnswerMs === null) stats.firstAnswerMs = now;
