@@ -426,7 +426,7 @@ def test_every_error_is_json(predictor: Predictor) -> None:
 def _heavy() -> bytes:
     import hostile
 
-    return hostile.png16_huge(3900)  # 15 MP of 16-bit grey: ~0.3 s to read here
+    return hostile.png16_huge(3900)  # 15 MP of 16-bit grey: 0.11-0.3 s to read
 
 
 async def _concurrently(app: object, *requests: tuple[str, str, dict[str, object]]) -> list:  # type: ignore[type-arg]
@@ -456,8 +456,11 @@ def test_reading_an_image_does_not_hold_the_event_loop(predictor: Predictor) -> 
     health = ("GET", "/api/health", {})
     (read, read_s), (ok, health_s) = asyncio.run(_concurrently(app, heavy, health))
     assert read.status_code == 200 and ok.status_code == 200
-    assert read_s > 0.15  # the image really took a while ...
-    assert health_s < 0.1, health_s  # ... and health did not wait for it
+    # The image takes long enough to wait for (0.11-0.3 s on the machines so far), and health,
+    # sent 10 ms after it, answered in under half that: had the loop been held, it would
+    # have waited for the whole read.
+    assert read_s > 0.05, read_s
+    assert health_s < min(0.1, read_s / 2), (health_s, read_s)
 
 
 def test_a_full_lane_answers_503_with_retry_after(predictor: Predictor) -> None:
