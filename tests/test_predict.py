@@ -17,7 +17,7 @@ from imagegen import draw_digit, make_number_image, make_user_images, naive_resi
 from PIL import Image
 
 from mnist_digits.cli import main
-from mnist_digits.core.verdict import LOW_RES_SIDE
+from mnist_digits.core.verdict import LOW_DETAIL, LOW_RES_SIDE, reject_thresholds, threshold_for
 from mnist_digits.predict import SHIPPED, Predictor
 
 if not SHIPPED.exists():
@@ -82,8 +82,6 @@ def test_reject_threshold_on_fashion_and_mnist(predictor):
 def test_low_resolution_thresholds_are_read_capped_and_routed_by_the_ink_box() -> None:
     """The low-resolution threshold defaults to the main one, is never above it, and judges a
     digit whose ink box is under LOW_RES_SIDE input pixels on its longer side."""
-    from mnist_digits.core.verdict import LOW_DETAIL, LOW_RES_SIDE, reject_thresholds, threshold_for
-
     assert reject_thresholds({}) == (0.5, 0.5)
     assert reject_thresholds({"reject_threshold": 0.8, "low_res_threshold": 0.9}) == (0.8, 0.8)
     pair = reject_thresholds({"reject_threshold": 0.8, "low_res_threshold": 0.6})
