@@ -81,16 +81,19 @@ class Prediction:
         order = np.argsort(self.probabilities)[::-1][:k]
         return [{"digit": int(d), "probability": self.probabilities[d]} for d in order]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (``input28`` as 28 lists of 28 ints)."""
-        return {
+    def to_dict(self, *, input28: bool = True) -> dict[str, Any]:
+        """JSON-ready fields, with ``input28`` as 28 lists of 28 ints unless ``input28`` is
+        False (the CLI prints no grid, so it does not build one for each image of a folder)."""
+        out = {
             "digit": self.digit,
             "confidence": self.confidence,
             "probabilities": self.probabilities,
             "is_digit": self.is_digit,
             "status": self.status,
-            "input28": self.input28.astype(int).tolist(),
         }
+        if input28:
+            out["input28"] = self.input28.astype(int).tolist()
+        return out
 
 
 @dataclass(frozen=True)

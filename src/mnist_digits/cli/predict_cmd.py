@@ -83,8 +83,7 @@ def not_a_file(path: str) -> str | None:
 
 
 def _answer(pred: Prediction, top_k: int) -> dict[str, Any]:
-    out = pred.to_dict()
-    del out["input28"]
+    out = pred.to_dict(input28=False)
     if top_k:
         out["top_k"] = pred.top_k(top_k)
     return out
@@ -105,11 +104,17 @@ def _load(path: str) -> Preprocessed | str:
         return str(err)
 
 
+def uses_pool(count: int, jobs: int) -> bool:
+    """Whether ``count`` images are preprocessed in ``jobs`` processes: only for two batches
+    or more, since starting the processes costs more than they save on a few images."""
+    return jobs > 1 and count >= 2 * BATCH
+
+
 def preprocess_all(paths: list[str], jobs: int) -> Iterator[Preprocessed | str]:
     """Preprocess in order; with ``jobs`` > 1, in that many forked processes (numpy, PIL and
     scipy only, so forking after torch is loaded is safe), which is what lifts a folder of
     280×280 PNGs from one core's rate to two cores'."""
-    if jobs <= 1 or len(paths) < 2 * BATCH:
+    if not uses_pool(len(paths), jobs):
         yield from map(_load, paths)
         return
     context = multiprocessing.get_context("fork")
@@ -167,10 +172,13 @@ def _show(rec: dict[str, Any], as_json: bool) -> None:
 def cmd_predict(args: argparse.Namespace) -> int:
     if args.top_k < 0 or args.top_k > 10:
         raise MnistDigitsError(f"--top-k must be between 0 and 10, got {args.top_k}")
-    predictor = Predictor.from_checkpoint(args.checkpoint)
     paths = list(expand(args.paths))
     if not paths:
         raise MnistDigitsError("no image files found in the given folders")
+    # While --jobs processes preprocess a folder, they hold the cores: a model using them too
+    # would only make every process wait on the others.
+    pooled = not args.multi and uses_pool(len(paths), args.jobs)
+    predictor = Predictor.from_checkpoint(args.checkpoint, threads=1 if pooled else 0)
     if not args.json:
         log("path\tdigit\tconfidence\tstatus")
     failed = 0
