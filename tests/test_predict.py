@@ -6,6 +6,7 @@ import io
 import json
 import os
 import struct
+import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -17,6 +18,7 @@ from imagegen import draw_digit, make_number_image, make_user_images, naive_resi
 from PIL import Image
 
 from mnist_digits.cli import main
+from mnist_digits.cli.predict_cmd import BATCH, read_paths, uses_pool
 from mnist_digits.core.verdict import LOW_DETAIL, LOW_RES_SIDE, reject_thresholds, threshold_for
 from mnist_digits.predict import SHIPPED, Predictor
 
@@ -171,6 +173,36 @@ def test_cli_folder_of_good_and_bad_files(tmp_path, capsys):
     for name in files.keys() - {"a_good.png", "i_good.jpg"}:
         error = by_name[name]["error"]
         assert error and "\n" not in error, (name, error)
+
+
+def test_a_folder_read_in_two_processes_answers_as_one(predictor, tmp_path):
+    """Two batches or more go through the --jobs pool (and a one-thread model): every answer,
+    and every bad file's one-line error, is the one a single process gives, in path order."""
+    images = make_user_images(20, seed=21)
+    for i in range(2 * BATCH):
+        (tmp_path / f"{i:04d}.png").write_bytes(_png(images[i % 20][0]))
+    (tmp_path / "0100.png").write_bytes(b"not a png")
+    paths = sorted(str(p) for p in tmp_path.iterdir())
+    assert uses_pool(len(paths), 2) and not uses_pool(len(paths), 1)
+    one, two = list(read_paths(predictor, paths, 0, 1)), list(read_paths(predictor, paths, 0, 2))
+    assert [r["path"] for r in two] == paths
+    assert "error" in two[100] and "\n" not in two[100]["error"]
+    for a, b in zip(one, two, strict=True):
+        assert "input28" not in b and a.keys() == b.keys()
+        assert a.get("digit") == b.get("digit") and a.get("status") == b.get("status")
+        assert np.allclose(a.get("probabilities", 0), b.get("probabilities", 0), atol=1e-5)
+
+
+def test_the_cli_starts_without_the_report_plotting_stack():
+    """`predict` builds the whole parser; that must not import the report's plotting libraries
+    (about 1 s of a 3 s start for one image when it did)."""
+    code = (
+        "import sys; from mnist_digits.cli import build_parser; build_parser(); "
+        "found = [m for m in ('seaborn', 'matplotlib', 'pandas') if m in sys.modules]; "
+        "sys.exit(', '.join(found) or None)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def test_cli_multi_and_table(tmp_path, capsys):

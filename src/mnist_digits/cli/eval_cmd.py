@@ -16,7 +16,6 @@ from mnist_digits.evaluation.evaluate import (
     store_calibration,
     write_cache,
 )
-from mnist_digits.evaluation.report.publish import check_output, default_output, write_report
 from mnist_digits.evaluation.users import users_figures, users_table
 from mnist_digits.models.checkpoint import read_meta
 
@@ -102,6 +101,10 @@ def _store_temperature(path: str, calibration: dict[str, Any]) -> str | None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: the report's plots pull in seaborn, matplotlib and pandas
+    # (about 1 s), and every command's parser imports this module, `predict` included.
+    from mnist_digits.evaluation.report.publish import check_output, default_output, write_report
+
     out = check_output(Path(args.out) if args.out else default_output(args.runs))
     ensure(args, read_meta(args.runs[0]).dataset)
     files = write_report(
