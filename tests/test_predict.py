@@ -176,8 +176,8 @@ def test_cli_folder_of_good_and_bad_files(tmp_path, capsys):
 
 
 def test_a_folder_read_in_two_processes_answers_as_one(predictor, tmp_path):
-    """Two batches or more go through the --jobs pool (and a one-thread model): every answer,
-    and every bad file's one-line error, is the one a single process gives, in path order."""
+    """Two batches or more go through the --jobs pool: every answer, and every bad file's
+    one-line error, is the one a single process gives, in path order."""
     images = make_user_images(20, seed=21)
     for i in range(2 * BATCH):
         (tmp_path / f"{i:04d}.png").write_bytes(_png(images[i % 20][0]))
