@@ -173,12 +173,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.top_k < 0 or args.top_k > 10:
         raise MnistDigitsError(f"--top-k must be between 0 and 10, got {args.top_k}")
     paths = list(expand(args.paths))
-    if not paths:
-        raise MnistDigitsError("no image files found in the given folders")
     # While --jobs processes preprocess a folder, they hold the cores: a model using them too
     # would only make every process wait on the others.
     pooled = not args.multi and uses_pool(len(paths), args.jobs)
     predictor = Predictor.from_checkpoint(args.checkpoint, threads=1 if pooled else 0)
+    if not paths:  # after the checkpoint, whose error is the more basic one
+        raise MnistDigitsError("no image files found in the given folders")
     if not args.json:
         log("path\tdigit\tconfidence\tstatus")
     failed = 0
