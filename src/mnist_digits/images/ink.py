@@ -3,8 +3,8 @@
 ``extract`` works on a copy box-reduced to at most 1024 px a side. It decides whether the ink
 is darker or lighter than the paper, flattens uneven light, upscales the ink map of a small
 image (a 28 px digit, a 16 px scan), thresholds with Otsu and labels the connected ink
-components, marking tiny ones as specks. ``union_box`` and ``component_mask``
-then pick the components that make up one digit.
+components, marking tiny ones as specks and unmarking frames (``frames.drop_frames``).
+``union_box`` and ``component_mask`` then pick the components that make up one digit.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from PIL import Image
 from scipy import ndimage
 
 from mnist_digits.images.decode import standard_mode
+from mnist_digits.images.frames import drop_frames
 
 __all__ = ["EIGHT", "Box", "Ink", "Piece", "component_mask", "extract", "union_box"]
 
@@ -91,6 +92,7 @@ def extract(img: Image.Image) -> Ink:
     if up > 1:
         ink = _upscale(ink, up)
     labels, keep, boxes = _components(ink > cut, up)
+    keep = drop_frames(labels, keep, boxes)  # a box round the digit, the page's edge
     return Ink(ink, cut, labels, keep, boxes, inverted, factor, img.size, up)
 
 

@@ -16,6 +16,8 @@
   const MIN_EXTENT = 0.03;      // a component under 3 % of the shorter side is a speck ...
   const MIN_AREA = 0.05;        // ... unless it holds >= 5 % of the largest one's pixels
   const SMALL_SIDE = 64, UPSCALE_TO = 84;  // ink.py: small images' ink maps are upscaled
+  const FRAME_SHARE = 0.4, BOX_FILL = 0.8;  // frames.py: a box round the digit ...
+  const EDGE_SPAN = 0.95, EDGE_LONGER = 1.3, EDGE_GAP = 0.05;  // ... and the page's edge
   const f32 = Math.fround;
   const INV255 = f32(1 / 255);
   const { grid, resample, BILINEAR, BICUBIC } = window.mnistPillow;  // pillow.js
@@ -248,7 +250,89 @@
       const largest = Math.max(...areas.filter((_, i) => big[i]));
       areas.forEach((a, i) => { if (a >= MIN_AREA * largest) keep[i] = true; });
     }
-    return { labels, boxes, keep };
+    return { labels, boxes, keep: dropFrames(labels, h, w, boxes, keep) };
+  }
+
+  // frames.py, step for step: kept pieces that frame the ink rather than form it (a box drawn
+  // round the digit, the page's edge against a table) are unmarked. Boxes are [t, l, b, r).
+  const extent = (b) => Math.max(b[2] - b[0], b[3] - b[1]);
+  const inside = (a, b) => b[0] <= a[0] && b[1] <= a[1] && a[2] <= b[2] && a[3] <= b[3];
+  const touches = (b, h, w) => b[0] === 0 || b[1] === 0 || b[2] === h || b[3] === w;
+
+  // Enclosed paper of piece id in its box: what a 4-connected flood from the box's rim over
+  // other pixels does not reach (ndimage.binary_fill_holes). Returns a Uint8Array, 1 = hole.
+  function holesOf(labels, w, box, id) {
+    const [t, l, b, r] = box, bw = r - l, bh = b - t;
+    const seen = new Uint8Array(bw * bh), stack = [];
+    const own = (y, x) => labels[(t + y) * w + l + x] === id;
+    const push = (y, x) => {
+      if (y >= 0 && y < bh && x >= 0 && x < bw && !seen[y * bw + x] && !own(y, x)) {
+        seen[y * bw + x] = 1;
+        stack.push(y * bw + x);
+      }
+    };
+    for (let x = 0; x < bw; x++) { push(0, x); push(bh - 1, x); }
+    for (let y = 0; y < bh; y++) { push(y, 0); push(y, bw - 1); }
+    while (stack.length) {
+      const i = stack.pop(), y = (i / bw) | 0, x = i - y * bw;
+      push(y - 1, x); push(y + 1, x); push(y, x - 1); push(y, x + 1);
+    }
+    const holes = new Uint8Array(bw * bh);
+    for (let y = 0; y < bh; y++) {
+      for (let x = 0; x < bw; x++) holes[y * bw + x] = !seen[y * bw + x] && !own(y, x) ? 1 : 0;
+    }
+    return holes;
+  }
+
+  function isFrame(labels, w, boxes, id, others) {
+    const box = boxes[id - 1];
+    const within = others.filter((j) => inside(boxes[j - 1], box));
+    if (!within.length) return false;
+    const holes = holesOf(labels, w, box, id);
+    let filled = 0;
+    for (let i = 0; i < holes.length; i++) filled += holes[i];
+    if (filled < BOX_FILL * holes.length) return false;
+    const bw = box[3] - box[1];
+    const held = within.filter((j) => {
+      const [t, l, b, r] = boxes[j - 1];
+      for (let y = t; y < b; y++) {        // its first pixel in row order, as np.argwhere
+        for (let x = l; x < r; x++) {
+          if (labels[y * w + x] === j) return holes[(y - box[0]) * bw + x - box[1]] === 1;
+        }
+      }
+      return false;
+    }).map((j) => boxes[j - 1]);
+    if (!held.length) return false;
+    const span = Math.max(
+      Math.max(...held.map((b) => b[2])) - Math.min(...held.map((b) => b[0])),
+      Math.max(...held.map((b) => b[3])) - Math.min(...held.map((b) => b[1])));
+    return span >= FRAME_SHARE * extent(box);
+  }
+
+  function isEdge(h, w, boxes, id, others) {
+    const [t, l, b, r] = boxes[id - 1];
+    if (EDGE_LONGER * Math.max(...others.map((j) => extent(boxes[j - 1]))) > extent(boxes[id - 1])) {
+      return false;
+    }
+    const gap = EDGE_GAP * Math.min(h, w);
+    const clear = others.map((j) => boxes[j - 1]).filter((o) => !touches(o, h, w));
+    const edge = touches(boxes[id - 1], h, w);
+    if (b - t >= EDGE_SPAN * h && edge && clear.some((o) => o[1] >= r + gap || o[3] + gap <= l)) {
+      return true;
+    }
+    return r - l >= EDGE_SPAN * w && edge && clear.some((o) => o[0] >= b + gap || o[2] + gap <= t);
+  }
+
+  // frames.drop_frames: keep (by label - 1) with frames and page edges unmarked.
+  function dropFrames(labels, h, w, boxes, keep) {
+    const ids = boxes.map((_, i) => i + 1).filter((id) => keep[id - 1]);
+    if (ids.length < 2) return keep;
+    const out = keep.slice();
+    for (const id of ids) {
+      const others = ids.filter((j) => j !== id);
+      if (isFrame(labels, w, boxes, id, others) || isEdge(h, w, boxes, id, others)) out[id - 1] = false;
+    }
+    return out.some(Boolean) ? out : keep;
   }
 
   // Box-reduce RGBA pixels by an integer factor (inputs over 1024 px a side).

@@ -1,0 +1,73 @@
+"""Photographed digits with ink that is not the digit's: a box drawn round it, the page's edge.
+
+Both made a whole image unreadable before ``images.frames``; the tests read them through
+``predict`` and in the browser. Deterministic per seed, 320 px photos (blur, noise, JPEG).
+"""
+
+from __future__ import annotations
+
+import io
+
+import imagegen
+import numpy as np
+from PIL import Image, ImageFilter
+
+_SIDE = 320
+_PAPER = np.array([238.0, 236.0, 226.0])
+_INK = np.array([30.0, 30.0, 90.0])
+_TABLE = np.array([62.0, 44.0, 34.0])  # a dark wooden table beside the page
+
+
+def _digit(digit: int, rng: np.random.Generator, height: float) -> np.ndarray:
+    """Coverage (320, 320) 0..1 of a pen-drawn digit near the middle."""
+    centre = (_SIDE / 2 + float(rng.uniform(-12, 12)), _SIDE / 2 + float(rng.uniform(-12, 12)))
+    big = imagegen.draw_digit(
+        digit, size=(_SIDE, _SIDE), pen=float(rng.uniform(0.06, 0.11)) * height, height=height,
+        centre=centre, angle=float(rng.uniform(-8, 8)), aspect=float(rng.uniform(0.5, 0.7)),
+    )  # fmt: skip
+    return imagegen._finish(big)
+
+
+def _photo(pixels: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """(H, W, 3) 0..255 through a slight blur, noise and a JPEG round trip."""
+    img = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).filter(
+        ImageFilter.GaussianBlur(0.8)
+    )
+    noisy = np.asarray(img, dtype=np.float64) + rng.normal(0, 4, pixels.shape)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=75)
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
+def boxed_digit(digit: int, seed: int) -> Image.Image:
+    """A digit written inside a box drawn 24 px in from the photo's edges (a form's cell)."""
+    rng = np.random.default_rng(seed)
+    cov = _digit(digit, rng, float(rng.uniform(0.45, 0.6)) * _SIDE)
+    pen, lo, hi = 5, 24, _SIDE - 24
+    for sl in (
+        (slice(lo, lo + pen), slice(lo, hi)),
+        (slice(hi - pen, hi), slice(lo, hi)),
+        (slice(lo, hi), slice(lo, lo + pen)),
+        (slice(lo, hi), slice(hi - pen, hi)),
+    ):
+        cov[sl] = 1.0  # fmt: skip
+    return _photo(_PAPER * (1 - cov[..., None]) + _INK * cov[..., None], rng)
+
+
+def page_edge_digit(digit: int, seed: int, side: str = "left") -> Image.Image:
+    """A digit on a page photographed with 10 % of the table showing at one side.
+
+    Args:
+        digit: 0-9.
+        seed: RNG seed.
+        side: "left", or "bottom" (an 8th of the image: the paper's light map then bends
+            along the table and most of these are still not read; see images.frames).
+    """
+    rng = np.random.default_rng(seed)
+    cov = _digit(digit, rng, float(rng.uniform(0.45, 0.65)) * _SIDE)
+    pixels = _PAPER * (1 - cov[..., None]) + _INK * cov[..., None]
+    if side == "left":
+        pixels[:, : _SIDE // 10] = _TABLE
+    else:
+        pixels[-_SIDE // 8 :] = _TABLE
+    return _photo(pixels, rng)

@@ -1,0 +1,91 @@
+"""images.frames: a box round a digit and the page's edge are not the digit's ink."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/framegen.py, without a package
+
+import framegen
+import imagegen
+
+from mnist_digits.images.ink import _components, extract
+from mnist_digits.predict import Predictor
+
+
+@pytest.fixture(scope="module")
+def reader() -> Predictor:
+    return Predictor.from_checkpoint()
+
+
+def _kept_boxes(img: Image.Image) -> list[tuple[int, int, int, int]]:
+    """(top, left, bottom, right) of the pieces ``extract`` keeps."""
+    ink = extract(img)
+    return [
+        (r.start, c.start, r.stop, c.stop)
+        for i, (r, c) in enumerate(ink.boxes, start=1)
+        if ink.keep[i]
+    ]
+
+
+@pytest.mark.parametrize("make", [framegen.boxed_digit, framegen.page_edge_digit])
+def test_a_photographed_digit_is_read_past_its_box_or_the_page_edge(
+    reader: Predictor, make
+) -> None:
+    # Before images.frames: 0 of 40 boxed digits and 4 of 40 beside the table were read.
+    preds = reader.predict([make(seed % 10, seed) for seed in range(20)])
+    read = [p.digit if p.is_digit else None for p in preds]
+    assert read == [seed % 10 for seed in range(20)]
+
+
+def test_the_box_itself_is_dropped_and_the_digit_kept() -> None:
+    boxes = _kept_boxes(framegen.boxed_digit(4, seed=3))
+    assert len(boxes) == 1
+    top, left, bottom, right = boxes[0]
+    inside = 24 + 5  # the box's inner edge
+    assert min(top, left) > inside and max(bottom, right) < 320 - inside
+
+
+def _ring(size: int, inner: list[tuple[int, int, int, int]]) -> Image.Image:
+    """A drawn ellipse (a "0", a face) with filled ellipses inside it, dark on white."""
+    img = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((40, 20, size - 40, size - 20), outline=0, width=12)
+    for box in inner:
+        draw.ellipse(box, fill=0)
+    return img
+
+
+def test_a_loop_is_never_a_box_whatever_it_holds() -> None:
+    # A dotted "0" and a smiley's face: an ellipse fills at most pi/4 of its box, so the loop
+    # stays kept even when what it holds spans over 40 % of it.
+    dotted = _kept_boxes(_ring(200, [(90, 85, 110, 115)]))
+    face = _kept_boxes(_ring(200, [(70, 60, 90, 80), (110, 60, 130, 80), (65, 120, 135, 140)]))
+    assert len(dotted) == 2 and len(face) == 4
+
+
+def test_a_tight_crop_of_a_number_keeps_every_digit() -> None:
+    # Its "1"s run from edge to edge as a page edge does; they are no longer than the "5".
+    pixels = np.full((100, 160), 255, dtype=np.uint8)
+    img = Image.fromarray(pixels)
+    draw = ImageDraw.Draw(img)
+    draw.line([(8, 0), (8, 99)], fill=0, width=10)
+    draw.line([(150, 0), (150, 99)], fill=0, width=10)
+    draw.line([(60, 10), (100, 10), (60, 10), (60, 50), (100, 55), (100, 85), (60, 90)],
+              fill=0, width=10)  # fmt: skip
+    assert len(_kept_boxes(img)) == 3
+
+
+def test_ordinary_images_keep_all_their_ink() -> None:
+    # None of the generator's people's images or numbers has a box or a page edge.
+    images = [img for img, _, _ in imagegen.make_user_images(60, seed=21)]
+    images += [imagegen.make_number_image("1571", s, touching=bool(s % 2)) for s in range(6)]
+    for img in images:
+        ink = extract(img)
+        _, before, _ = _components(ink.ink > ink.cut, ink.up)  # the pieces before the rules
+        assert np.array_equal(ink.keep, before), "a piece of an image with no frame was dropped"
