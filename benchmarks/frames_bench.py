@@ -1,8 +1,8 @@
-"""How many photographed digits are read past a box drawn round them or the page's edge.
+"""How many photographed digits are read past a box round them, the table, or the desk.
 
 Reads ``tests/framegen.py``'s photos (seeds 100 and up; the tests use 0-19) with the shipped
-model, with ``images.frames`` on and with it switched off, and prints answered-and-right for
-each kind:
+model, with ``images.frames`` and ``images.page`` on and with both switched off, and prints
+answered-and-right for each kind:
 
     python benchmarks/frames_bench.py [--n 100]
 """
@@ -28,6 +28,10 @@ KINDS: dict[str, Callable[[int, int], Image.Image]] = {
     "box drawn round the digit": framegen.boxed_digit,
     "table at the left (10 %)": framegen.page_edge_digit,
     "table at the bottom (12.5 %)": lambda d, s: framegen.page_edge_digit(d, s, side="bottom"),
+    "note on a dark desk": framegen.note_on_desk,
+    "note on a light desk": lambda d, s: framegen.note_on_desk(d, s, desk=200.0),
+    "note turned 2 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=2.0),
+    "note turned 5 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=5.0),
 }
 
 
@@ -46,9 +50,12 @@ def main() -> None:
     reader = Predictor.from_checkpoint()
     for name, make in KINDS.items():
         on = right(reader, make, args.n)
-        with mock.patch.object(ink, "drop_frames", lambda labels, keep, boxes: keep):
+        with (
+            mock.patch.object(ink, "drop_frames", lambda labels, keep, boxes: keep),
+            mock.patch.object(ink, "page_box", lambda *args: None),
+        ):
             off = right(reader, make, args.n)
-        print(f"{name:>30}: answered and right {100 * on:.1f}% ({100 * off:.1f}% without frames)")
+        print(f"{name:>30}: answered and right {100 * on:.1f}% ({100 * off:.1f}% without either)")
 
 
 if __name__ == "__main__":

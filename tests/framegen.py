@@ -1,7 +1,9 @@
-"""Photographed digits with ink that is not the digit's: a box drawn round it, the page's edge.
+"""Photographed digits with more in the picture than paper: a box drawn round the digit, the
+table beside the page, the desk all round a note.
 
-Both made a whole image unreadable before ``images.frames``; the tests read them through
-``predict`` and in the browser. Deterministic per seed, 320 px photos (blur, noise, JPEG).
+Each made a whole image unreadable before ``images.frames`` and ``images.page``; the tests read
+them through ``predict`` and in the browser. Deterministic per seed, 320 px photos (blur,
+noise, JPEG).
 """
 
 from __future__ import annotations
@@ -70,4 +72,25 @@ def page_edge_digit(digit: int, seed: int, side: str = "left") -> Image.Image:
         pixels[:, : _SIDE // 10] = _TABLE
     else:
         pixels[-_SIDE // 8 :] = _TABLE
+    return _photo(pixels, rng)
+
+
+def note_on_desk(digit: int, seed: int, *, desk: float = 60.0, angle: float = 0.0) -> Image.Image:
+    """A note 60-80 % of the photo's side on a desk that shows all round it.
+
+    Args:
+        digit: 0-9.
+        seed: RNG seed.
+        desk: The desk's grey level (darker than the note: the note looks like light ink).
+        angle: The note turned this many degrees (a page turned over ~2.5 degrees is not found).
+    """
+    rng = np.random.default_rng(seed)
+    side = int(rng.uniform(0.6, 0.8) * _SIDE)
+    cov = _digit(digit, rng, float(rng.uniform(0.45, 0.6)) * side)
+    note = _PAPER * (1 - cov[..., None]) + _INK * cov[..., None]  # (320, 320, 3)
+    lo = (_SIDE - side) // 2
+    shape = Image.new("L", (_SIDE, _SIDE), 0)
+    shape.paste(255, (lo, lo, lo + side, lo + side))
+    where = np.asarray(shape.rotate(angle, Image.Resampling.BILINEAR), dtype=np.float64) / 255
+    pixels = np.full_like(note, desk) * (1 - where[..., None]) + note * where[..., None]
     return _photo(pixels, rng)

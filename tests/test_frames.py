@@ -1,4 +1,5 @@
-"""images.frames: a box round a digit and the page's edge are not the digit's ink."""
+"""images.frames and images.page: a box round a digit, the page's edge and the desk round a note
+are not the digit's ink."""
 
 from __future__ import annotations
 
@@ -41,6 +42,18 @@ def test_a_photographed_digit_is_read_past_its_box_or_the_page_edge(
     preds = reader.predict([make(seed % 10, seed) for seed in range(20)])
     read = [p.digit if p.is_digit else None for p in preds]
     assert read == [seed % 10 for seed in range(20)]
+
+
+@pytest.mark.parametrize("desk", [60.0, 200.0])
+def test_a_note_on_a_desk_is_read_on_the_note(reader: Predictor, desk: float) -> None:
+    # Before images.page: 0 of 30 notes on a dark desk were read (the desk was taken for paper).
+    photos = [
+        framegen.note_on_desk(seed % 10, seed, desk=desk, angle=seed % 3) for seed in range(20)
+    ]
+    preds = reader.predict(photos)
+    assert [p.digit if p.is_digit else None for p in preds] == [seed % 10 for seed in range(20)]
+    # The digit's box is in the photo's pixels, inside the note (64-32 px in from the edges).
+    assert all(p.bbox[0] > 32 and p.bbox[1] > 32 and max(p.bbox[2:]) < 320 - 32 for p in preds)
 
 
 def test_the_box_itself_is_dropped_and_the_digit_kept() -> None:

@@ -9,6 +9,7 @@ components, marking tiny ones as specks and unmarking frames (``frames.drop_fram
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from scipy import ndimage
 
 from mnist_digits.images.decode import standard_mode
 from mnist_digits.images.frames import drop_frames
+from mnist_digits.images.page import page_box
 
 __all__ = ["EIGHT", "Box", "Ink", "Piece", "component_mask", "extract", "union_box"]
 
@@ -61,6 +63,8 @@ class Ink:
         size: The input's (width, height).
         up: Working pixels per input pixel: above 1 when a small input's ink map was
             upscaled (inputs under 64 px a side), else 1.
+        origin: Where the part of the input that was read starts, (x, y) in input pixels:
+            (0, 0) but for a photo read on its page alone; ``size`` is then the page's.
     """
 
     ink: np.ndarray  # (H, W) float32 0..1: contrast to paper, keeps anti-aliased grey levels
@@ -72,10 +76,14 @@ class Ink:
     factor: int  # working pixel -> input pixels
     size: tuple[int, int]  # input (width, height)
     up: int = 1  # working pixels per input pixel (> 1 for upscaled small inputs)
+    origin: tuple[int, int] = (0, 0)  # input (x, y) of the page read (ink.extract)
 
 
 def extract(img: Image.Image) -> Ink:
     """Find the digit ink in a decoded image.
+
+    A photo that shows the desk all round a page is read on the page alone
+    (``page.page_box``): its ``origin`` is then where the page starts.
 
     Args:
         img: A decoded image in any mode (see ``decode.load_image``).
@@ -83,6 +91,15 @@ def extract(img: Image.Image) -> Ink:
     Returns:
         Its ink map, threshold and components, with specks marked in ``Ink.keep``.
     """
+    ink = _extract(img)
+    box = page_box(ink.labels, ink.keep, ink.boxes, ink.factor) if ink.up == 1 else None
+    if box is None:
+        return ink
+    return dataclasses.replace(_extract(img.crop(box)), origin=(box[0], box[1]))
+
+
+def _extract(img: Image.Image) -> Ink:
+    """``extract`` on the whole of an image."""
     work = standard_mode(img)
     factor = max(1, math.ceil(max(work.size) / _WORK_SIDE))
     if factor > 1:

@@ -144,11 +144,12 @@ def render_piece(ink: Ink, piece: Piece) -> Preprocessed:
     fit = _fit20(soft, own, stroke_width(own))
     width, height = ink.size
     f, up = ink.factor, ink.up  # input pixels = working pixels * f / up (one of them is 1)
+    x0, y0 = ink.origin  # where the page read starts in the input (a photo of a desk)
     bbox = (
-        int(left) * f // up,
-        int(top) * f // up,
-        min(-(-int(right) * f // up), width),
-        min(-(-int(bottom) * f // up), height),
+        x0 + int(left) * f // up,
+        y0 + int(top) * f // up,
+        x0 + min(-(-int(right) * f // up), width),
+        y0 + min(-(-int(bottom) * f // up), height),
     )
     fraction = float(np.count_nonzero(own)) / ink.labels.size
     return Preprocessed(_place28(fit), True, fraction, bbox, ink.inverted, detail(soft))

@@ -18,6 +18,8 @@
   const SMALL_SIDE = 64, UPSCALE_TO = 84;  // ink.py: small images' ink maps are upscaled
   const FRAME_SHARE = 0.4, BOX_FILL = 0.8;  // frames.py: a box round the digit ...
   const EDGE_SPAN = 0.95, EDGE_LONGER = 1.3, EDGE_GAP = 0.05;  // ... and the page's edge
+  const PAGE_COVER = 0.2, PAGE_FILL = 0.92, PAGE_MARGIN = 0.05;  // page.py: a note on a desk
+  const WRITTEN = [0.002, 0.3];
   const f32 = Math.fround;
   const INV255 = f32(1 / 255);
   const { grid, resample, BILINEAR, BICUBIC } = window.mnistPillow;  // pillow.js
@@ -250,7 +252,7 @@
       const largest = Math.max(...areas.filter((_, i) => big[i]));
       areas.forEach((a, i) => { if (a >= MIN_AREA * largest) keep[i] = true; });
     }
-    return { labels, boxes, keep: dropFrames(labels, h, w, boxes, keep) };
+    return { labels, boxes, areas, keep: dropFrames(labels, h, w, boxes, keep) };
   }
 
   // frames.py, step for step: kept pieces that frame the ink rather than form it (a box drawn
@@ -355,9 +357,45 @@
     return { w, h, data };
   }
 
+  // page.page_box: the page of a photo that shows the desk all round it, as a crop box
+  // [left, top, right, bottom) in input pixels, or null.
+  function pageBox(found) {
+    const { ink, labels, boxes, areas, keep, factor } = found;
+    let page = 0;
+    keep.forEach((k, i) => { if (k && (!page || areas[i] > areas[page - 1])) page = i + 1; });
+    if (!page || areas[page - 1] < PAGE_COVER * ink.w * ink.h) return null;
+    const [t, l, b, r] = boxes[page - 1], size = (b - t) * (r - l);
+    const holes = holesOf(labels, ink.w, boxes[page - 1], page).reduce((n, v) => n + v, 0);
+    const filled = areas[page - 1] + holes;
+    if (filled < PAGE_FILL * size || holes < WRITTEN[0] * filled || holes > WRITTEN[1] * filled) {
+      return null;
+    }
+    const dy = Math.max(1, Math.trunc(PAGE_MARGIN * (b - t)));
+    const dx = Math.max(1, Math.trunc(PAGE_MARGIN * (r - l)));
+    return [(l + dx) * factor, (t + dy) * factor, (r - dx) * factor, (b - dy) * factor];
+  }
+
+  function cropPixels(px, [l, t, r, b]) {
+    const w = r - l, h = b - t, data = new Uint8ClampedArray(w * h * 4);
+    for (let y = 0; y < h; y++) {
+      data.set(px.data.subarray(4 * ((t + y) * px.w + l), 4 * ((t + y) * px.w + r)), 4 * y * w);
+    }
+    return { w, h, data };
+  }
+
   // ink.extract for RGBA pixels: {ink (0..1 map, upscaled when small), cut, inverted, factor,
-  // up, labels, boxes, keep}, the 8-connected components of ink above the cut, specks not kept.
+  // up, labels, boxes, keep, origin, size}, the 8-connected components of ink above the cut,
+  // specks and frames not kept; a photo of a page on a desk is read on the page alone, which
+  // starts at origin [x, y] and is size [w, h] input pixels.
   function extract(px) {
+    const whole = extractWhole(px);
+    const box = whole.up === 1 ? pageBox(whole) : null;
+    if (!box) return whole;
+    return { ...extractWhole(cropPixels(px, box)), origin: [box[0], box[1]] };
+  }
+
+  function extractWhole(px) {
+    const size = [px.w, px.h];
     const factor = Math.max(1, Math.ceil(Math.max(px.w, px.h) / WORK_SIDE));
     if (factor > 1) px = reducePixels(px, factor);
     const mapped = inkMap(px);
@@ -365,7 +403,7 @@
     const side = Math.max(mapped.ink.w, mapped.ink.h);
     const up = side < SMALL_SIDE ? Math.ceil(UPSCALE_TO / side) : 1;
     const ink = up > 1 ? upscale(mapped.ink, up) : mapped.ink;
-    return { ink, cut, inverted, factor, up, ...components(ink, cut, up) };
+    return { ink, cut, inverted, factor, up, size, origin: [0, 0], ...components(ink, cut, up) };
   }
 
   window.mnistInk = { extract };

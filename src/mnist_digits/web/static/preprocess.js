@@ -157,7 +157,7 @@
       const inked = asIs.grey.reduce((n, v) => n + (v > 127 ? 1 : 0), 0);
       return { image28: asIs.grey, found: true, inkFraction: inked / (SIDE * SIDE), inverted: false, bbox: asIs.bbox };
     }
-    const { ink, cut, inverted, labels, boxes, keep, factor, up } = window.mnistInk.extract(px);  // ink.js
+    const { ink, cut, inverted, labels, boxes, keep, factor, up, origin, size } = window.mnistInk.extract(px);  // ink.js
     const ids = new Set(boxes.map((_, i) => i + 1).filter((id) => keep[id - 1]));
     if (!ids.size) return { image28: new Uint8Array(SIDE * SIDE), found: false, inkFraction: 0, inverted, bbox: null };
     const kept = [...ids].map((id) => boxes[id - 1]);
@@ -183,9 +183,11 @@
       }
     }
     const image28 = place28(fit20(soft, own, strokeWidth(own, h, w)));
-    // render_piece's bbox: working pixels to input pixels (input = working * factor / up).
-    const bbox = [Math.floor(left * factor / up), Math.floor(top * factor / up),
-      Math.min(Math.ceil(right * factor / up), imageData.width), Math.min(Math.ceil(bottom * factor / up), imageData.height)];
+    // render_piece's bbox: working pixels to input pixels (input = working * factor / up),
+    // offset to where the page read starts (a photo of a desk: ink.extract).
+    const [x0, y0] = origin;
+    const bbox = [x0 + Math.floor(left * factor / up), y0 + Math.floor(top * factor / up),
+      x0 + Math.min(Math.ceil(right * factor / up), size[0]), y0 + Math.min(Math.ceil(bottom * factor / up), size[1])];
     return { image28, found: true, inkFraction: count / (ink.w * ink.h), inverted, bbox, detail: detail(soft) };
   }
 
