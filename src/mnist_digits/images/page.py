@@ -47,11 +47,12 @@ def page_box(
         piece is a page.
     """
     ids = np.flatnonzero(keep)
-    if ids.size == 0:
-        return None
+    cover = _MIN_COVER * labels.size
+    if not any(_box_area(boxes[i - 1]) >= cover for i in ids):
+        return None  # the usual case, decided without a pass over the labels
     area = np.bincount(labels.ravel(), minlength=keep.size)  # (n + 1,)
     page = int(ids[np.argmax(area[ids])])
-    if area[page] < _MIN_COVER * labels.size:
+    if area[page] < cover:
         return None
     rows, cols = boxes[page - 1]
     own = labels[rows, cols] == page  # (h, w)
@@ -67,3 +68,8 @@ def page_box(
         (cols.stop - dx) * factor,
         (rows.stop - dy) * factor,
     )
+
+
+def _box_area(box: Slices) -> int:
+    """Pixels in a (rows, cols) box."""
+    return (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
