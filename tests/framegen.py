@@ -82,7 +82,7 @@ def note_on_desk(digit: int, seed: int, *, desk: float = 60.0, angle: float = 0.
         digit: 0-9.
         seed: RNG seed.
         desk: The desk's grey level (darker than the note: the note looks like light ink).
-        angle: The note turned this many degrees (a page turned over ~2.5 degrees is not found).
+        angle: The note turned this many degrees (one turned over ~15 degrees is not found).
     """
     rng = np.random.default_rng(seed)
     side = int(rng.uniform(0.6, 0.8) * _SIDE)

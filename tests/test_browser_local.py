@@ -188,7 +188,7 @@ def test_browser_preprocessing_matches_the_server(
     # A box round the digit, the page's edge beside it (images.frames), a note on a desk.
     tights += [framegen.boxed_digit(d, d) for d in (2, 7)]
     tights += [framegen.page_edge_digit(d, d) for d in (3, 8)]
-    tights += [framegen.note_on_desk(d, d, angle=2.0 * (d % 2)) for d in (5, 6)]  # images.page
+    tights += [framegen.note_on_desk(d, d, angle=10.0 * (d % 2)) for d in (5, 6)]  # images.page
     # Small scans enlarged 8x: a large box of little detail (core.verdict.LOW_DETAIL).
     tights += [
         img.resize((8, 8), Image.Resampling.BOX).resize((64, 64), Image.Resampling.BICUBIC)

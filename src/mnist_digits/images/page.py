@@ -4,15 +4,19 @@
 page, the border is the desk, the page becomes one huge piece of "ink", and the digit written on
 it only a hole in that piece: a probe of 30 photographed notes on a dark desk read 0 of them.
 ``page_box`` finds such a page among the pieces ``ink._components`` labelled, and ``ink.extract``
-reads the page alone, as if the photo had been cropped to it.
+reads the part of the page inside its four corners alone, as if the photo had been cropped to
+it.
 
-A page is the largest piece when it covers at least 20 % of the image, fills at least 92 % of
-its bounding box with its enclosed paper counted (a rectangle square to the camera, skewed by
-under ~2.5 degrees: a page turned further is not found, and is read as before; an ellipse fills
-at most pi/4 = 78.5 %, and the blurred blobs of enlarged small digits 80-84 %), and holds
-something written: its holes are 0.2-30 % of it (a fat "0" drawn with a marker is far above:
-its one hole is its inside). Images under 64 px a side (scans, thumbnails) have no desk.
-Pure functions on numpy arrays; ``static/ink.js`` applies the same rule.
+A page is the largest piece when it covers at least 20 % of the image and is a quadrilateral:
+its pixels, holes filled, differ from the four-sided shape through its extreme points along the
+diagonals in at most 4 % of them (a page square to the camera or turned up to 15 degrees, on 20
+photos at each angle: 0.8-2.0 %; the 319 large pieces that got this far in 2,100 other images,
+blobs of enlarged small digits, marks, stars, hearts, textures and scribbles: 18 % or more; none
+of 14,150 validation and generated images is read differently). It must be turned
+under about 15 degrees (the upright box inside its corners, which is what is read, keeps half
+of it) and hold something written: its holes are 0.2-30 % of it (a fat "0" drawn with a marker
+is far above: its one hole is its inside). Images under 64 px a side (scans, thumbnails) have
+no desk. Pure functions on numpy arrays; ``static/ink.js`` applies the same rule.
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ from scipy import ndimage
 __all__ = ["page_box"]
 
 _MIN_COVER = 0.2  # a page covers >= 20 % of the image (a note 45 % of the photo's side: 20 %)
-_FILL = 0.92  # ... fills >= 92 % of its box, holes included: a page square to the camera fills
-# ~100 %; blurred blobs of digits (MNIST's enlarged from 8-20 px, printed bold) reached 84 %
+_QUAD = 0.04  # ... differs from the quadrilateral through its corners in <= 4 % of its pixels
+_INNER = 0.5  # ... whose upright inner box keeps >= half of it (turned under ~15 degrees)
 _WRITTEN = (0.002, 0.3)  # ... and its holes are 0.2-30 % of it: ink on paper, not a loop
-_MARGIN = 0.05  # read 5 % inside its box: a page turned 2.5 degrees has its corners within 4.4 %
+_MARGIN = 0.03  # the page is read 3 % inside its corners: its rim is shadow and blur
 
 Slices = tuple[slice, slice]
 
@@ -55,21 +59,52 @@ def page_box(
     if area[page] < cover:
         return None
     rows, cols = boxes[page - 1]
-    own = labels[rows, cols] == page  # (h, w)
-    filled = int(np.count_nonzero(ndimage.binary_fill_holes(own)))  # 4-connected, as JS
-    holes = filled - int(area[page])
-    if filled < _FILL * own.size or not _WRITTEN[0] * filled <= holes <= _WRITTEN[1] * filled:
+    filled = ndimage.binary_fill_holes(labels[rows, cols] == page)  # (h, w), 4-connected as JS
+    count = int(np.count_nonzero(filled))
+    if not _WRITTEN[0] * count <= count - int(area[page]) <= _WRITTEN[1] * count:
         return None
-    dy = max(1, int(_MARGIN * own.shape[0]))  # int, not round: JS has no round-half-even
-    dx = max(1, int(_MARGIN * own.shape[1]))
+    inner = _inner_box(filled, count)
+    if inner is None:
+        return None
+    top, left, bottom, right = inner
+    dy, dx = max(1, int(_MARGIN * (bottom - top))), max(1, int(_MARGIN * (right - left)))
     return (
-        (cols.start + dx) * factor,
-        (rows.start + dy) * factor,
-        (cols.stop - dx) * factor,
-        (rows.stop - dy) * factor,
+        (cols.start + left + dx) * factor,
+        (rows.start + top + dy) * factor,
+        (cols.start + right - dx) * factor,
+        (rows.start + bottom - dy) * factor,
     )
+
+
+def _inner_box(filled: np.ndarray, count: int) -> tuple[int, int, int, int] | None:
+    """(top, left, bottom, right) of the upright box inside a quadrilateral's corners, or None
+    when the (h, w) mask of ``count`` pixels is no quadrilateral or is turned too far."""
+    ys, xs = np.nonzero(filled)  # row-major, so ties go to the first pixel, as in JS
+    tl, br = int(np.argmin(xs + ys)), int(np.argmax(xs + ys))
+    tr, bl = int(np.argmax(xs - ys)), int(np.argmin(xs - ys))
+    corners = [(int(xs[i]), int(ys[i])) for i in (tl, tr, br, bl)]  # (x, y), clockwise
+    edges = zip(corners, corners[1:] + corners[:1], strict=True)
+    quad = 0.5 * abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in edges))  # shoelace
+    if _mismatch(filled, corners) > _QUAD * count:
+        return None
+    (tlx, tly), (trx, try_), (brx, bry), (blx, bly) = corners
+    top, left, bottom, right = max(tly, try_), max(tlx, blx), min(bly, bry) + 1, min(trx, brx) + 1
+    if bottom <= top or right <= left or (bottom - top) * (right - left) < _INNER * quad:
+        return None
+    return top, left, bottom, right
 
 
 def _box_area(box: Slices) -> int:
     """Pixels in a (rows, cols) box."""
     return (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
+
+
+def _mismatch(filled: np.ndarray, corners: list[tuple[int, int]]) -> int:
+    """Pixels of an (h, w) mask outside the quadrilateral through ``corners`` (x, y clockwise
+    on screen) plus the quadrilateral's pixels missing from the mask: pixel centres on an
+    edge are inside."""
+    ys, xs = np.mgrid[0 : filled.shape[0], 0 : filled.shape[1]]  # (h, w) each
+    inside = np.ones(filled.shape, dtype=bool)
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1], strict=True):
+        inside &= (x1 - x0) * (ys - y0) - (y1 - y0) * (xs - x0) >= 0  # right of each edge
+    return int(np.count_nonzero(inside != filled))

@@ -18,7 +18,7 @@
   const SMALL_SIDE = 64, UPSCALE_TO = 84;  // ink.py: small images' ink maps are upscaled
   const FRAME_SHARE = 0.4, BOX_FILL = 0.8;  // frames.py: a box round the digit ...
   const EDGE_SPAN = 0.95, EDGE_LONGER = 1.3, EDGE_GAP = 0.05;  // ... and the page's edge
-  const PAGE_COVER = 0.2, PAGE_FILL = 0.92, PAGE_MARGIN = 0.05;  // page.py: a note on a desk
+  const PAGE_COVER = 0.2, PAGE_QUAD = 0.04, PAGE_INNER = 0.5, PAGE_MARGIN = 0.03;  // page.py
   const WRITTEN = [0.002, 0.3];
   const f32 = Math.fround;
   const INV255 = f32(1 / 255);
@@ -361,18 +361,59 @@
   // [left, top, right, bottom) in input pixels, or null.
   function pageBox(found) {
     const { ink, labels, boxes, areas, keep, factor } = found;
+    const cover = PAGE_COVER * ink.w * ink.h;
+    const boxArea = (b) => (b[2] - b[0]) * (b[3] - b[1]);
+    if (!boxes.some((b, i) => keep[i] && boxArea(b) >= cover)) return null;
     let page = 0;
     keep.forEach((k, i) => { if (k && (!page || areas[i] > areas[page - 1])) page = i + 1; });
-    if (!page || areas[page - 1] < PAGE_COVER * ink.w * ink.h) return null;
-    const [t, l, b, r] = boxes[page - 1], size = (b - t) * (r - l);
-    const holes = holesOf(labels, ink.w, boxes[page - 1], page).reduce((n, v) => n + v, 0);
-    const filled = areas[page - 1] + holes;
-    if (filled < PAGE_FILL * size || holes < WRITTEN[0] * filled || holes > WRITTEN[1] * filled) {
+    if (areas[page - 1] < cover) return null;
+    const [t, l, b, r] = boxes[page - 1], bw = r - l, bh = b - t;
+    const filled = holesOf(labels, ink.w, boxes[page - 1], page);  // holes, then own pixels too
+    for (let y = 0; y < bh; y++) {
+      for (let x = 0; x < bw; x++) if (labels[(t + y) * ink.w + l + x] === page) filled[y * bw + x] = 1;
+    }
+    const count = filled.reduce((n, v) => n + v, 0), holes = count - areas[page - 1];
+    if (holes < WRITTEN[0] * count || holes > WRITTEN[1] * count) return null;
+    const inner = innerBox(filled, bw, bh, count);
+    if (!inner) return null;
+    const [it, il, ib, ir] = inner;
+    const dy = Math.max(1, Math.trunc(PAGE_MARGIN * (ib - it)));
+    const dx = Math.max(1, Math.trunc(PAGE_MARGIN * (ir - il)));
+    return [(l + il + dx) * factor, (t + it + dy) * factor, (l + ir - dx) * factor, (t + ib - dy) * factor];
+  }
+
+  // page._inner_box: the upright box inside a quadrilateral mask's corners, or null.
+  function innerBox(filled, w, h, count) {
+    let tl, tr, br, bl;  // [x, y]; the first pixel in row order wins a tie, as np.argmin
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (!filled[y * w + x]) continue;
+        if (!tl || x + y < tl[0] + tl[1]) tl = [x, y];
+        if (!br || x + y > br[0] + br[1]) br = [x, y];
+        if (!tr || x - y > tr[0] - tr[1]) tr = [x, y];
+        if (!bl || x - y < bl[0] - bl[1]) bl = [x, y];
+      }
+    }
+    const corners = [tl, tr, br, bl];
+    let twice = 0, mismatch = 0;
+    corners.forEach(([x0, y0], i) => { const [x1, y1] = corners[(i + 1) % 4]; twice += x0 * y1 - x1 * y0; });
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let inside = true;
+        corners.forEach(([x0, y0], i) => {
+          const [x1, y1] = corners[(i + 1) % 4];
+          if ((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) < 0) inside = false;
+        });
+        if (inside !== (filled[y * w + x] === 1)) mismatch++;
+      }
+    }
+    if (mismatch > PAGE_QUAD * count) return null;
+    const top = Math.max(tl[1], tr[1]), left = Math.max(tl[0], bl[0]);
+    const bottom = Math.min(bl[1], br[1]) + 1, right = Math.min(tr[0], br[0]) + 1;
+    if (bottom <= top || right <= left || (bottom - top) * (right - left) < PAGE_INNER * Math.abs(twice) / 2) {
       return null;
     }
-    const dy = Math.max(1, Math.trunc(PAGE_MARGIN * (b - t)));
-    const dx = Math.max(1, Math.trunc(PAGE_MARGIN * (r - l)));
-    return [(l + dx) * factor, (t + dy) * factor, (r - dx) * factor, (b - dy) * factor];
+    return [top, left, bottom, right];
   }
 
   function cropPixels(px, [l, t, r, b]) {
