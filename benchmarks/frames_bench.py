@@ -1,7 +1,8 @@
-"""How many photographed digits are read past a box round them, the table, or the desk.
+"""How many photographed digits are read past a box round them, the table, the desk or ruling.
 
 Reads ``tests/framegen.py``'s photos (seeds 100 and up; the tests use 0-19) with the shipped
-model, with ``images.frames`` and ``images.page`` on and with both switched off, and prints
+model, with ``images.frames``, ``images.page`` and ``images.lines`` on and with all three
+switched off, and prints
 answered-and-right for each kind:
 
     python benchmarks/frames_bench.py [--n 100]
@@ -33,6 +34,8 @@ KINDS: dict[str, Callable[[int, int], Image.Image]] = {
     "note turned 5 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=5.0),
     "note turned 15 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=15.0),
     "note turned 20 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=20.0),
+    "ruled paper": framegen.ruled_digit,
+    "squared paper": lambda d, s: framegen.ruled_digit(d, s, squared=True),
 }
 
 
@@ -54,9 +57,10 @@ def main() -> None:
         with (
             mock.patch.object(ink, "drop_frames", lambda labels, keep, boxes: keep),
             mock.patch.object(ink, "page_box", lambda *args: None),
+            mock.patch.object(ink, "erase_rules", lambda ink_map, cut: ink_map),
         ):
             off = right(reader, make, args.n)
-        print(f"{name:>30}: answered and right {100 * on:.1f}% ({100 * off:.1f}% without either)")
+        print(f"{name:>30}: answered and right {100 * on:.1f}% ({100 * off:.1f}% without them)")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Photographed digits with more in the picture than paper: a box drawn round the digit, the
-table beside the page, the desk all round a note.
+table beside the page, the desk all round a note, the lines of ruled and squared paper.
 
-Each made a whole image unreadable before ``images.frames`` and ``images.page``; the tests read
+Each made a whole image unreadable before ``images.frames``, ``images.page`` and
+``images.lines``; the tests read
 them through ``predict`` and in the browser. Deterministic per seed, 320 px photos (blur,
 noise, JPEG).
 """
@@ -93,4 +94,28 @@ def note_on_desk(digit: int, seed: int, *, desk: float = 60.0, angle: float = 0.
     shape.paste(255, (lo, lo, lo + side, lo + side))
     where = np.asarray(shape.rotate(angle, Image.Resampling.BILINEAR), dtype=np.float64) / 255
     pixels = np.full_like(note, desk) * (1 - where[..., None]) + note * where[..., None]
+    return _photo(pixels, rng)
+
+
+def ruled_digit(digit: int, seed: int, *, squared: bool = False) -> Image.Image:
+    """A digit on notebook paper: lines 2 px thick every 30-36 px, the digit across them.
+
+    Args:
+        digit: 0-9.
+        seed: RNG seed.
+        squared: Squared paper instead: grey lines both ways every 24-30 px.
+    """
+    rng = np.random.default_rng(seed)
+    cov = _digit(digit, rng, float(rng.uniform(0.45, 0.65)) * _SIDE)
+    pixels = np.broadcast_to(_PAPER, (*cov.shape, 3)).copy()
+    step, start = (
+        int(rng.integers(24, 31) if squared else rng.integers(30, 37)),
+        int(rng.integers(4, 20)),
+    )
+    line = np.array([120.0, 120.0, 140.0] if squared else [110.0, 140.0, 210.0])
+    for at in range(start, _SIDE, step):
+        pixels[at : at + 2] = line
+        if squared:
+            pixels[:, at : at + 2] = line
+    pixels = pixels * (1 - cov[..., None]) + _INK * cov[..., None]
     return _photo(pixels, rng)

@@ -189,6 +189,7 @@ def test_browser_preprocessing_matches_the_server(
     tights += [framegen.boxed_digit(d, d) for d in (2, 7)]
     tights += [framegen.page_edge_digit(d, d) for d in (3, 8)]
     tights += [framegen.note_on_desk(d, d, angle=10.0 * (d % 2)) for d in (5, 6)]  # images.page
+    tights += [framegen.ruled_digit(d, d, squared=d == 9) for d in (0, 7, 9)]  # images.lines
     # Small scans enlarged 8x: a large box of little detail (core.verdict.LOW_DETAIL).
     tights += [
         img.resize((8, 8), Image.Resampling.BOX).resize((64, 64), Image.Resampling.BICUBIC)

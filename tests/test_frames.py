@@ -1,5 +1,5 @@
-"""images.frames and images.page: a box round a digit, the page's edge and the desk round a note
-are not the digit's ink."""
+"""images.frames, images.page and images.lines: a box round a digit, the page's edge, the desk
+round a note and the lines of ruled paper are not the digit's ink."""
 
 from __future__ import annotations
 
@@ -34,11 +34,18 @@ def _kept_boxes(img: Image.Image) -> list[tuple[int, int, int, int]]:
     ]
 
 
-@pytest.mark.parametrize("make", [framegen.boxed_digit, framegen.page_edge_digit])
-def test_a_photographed_digit_is_read_past_its_box_or_the_page_edge(
+def _squared(digit: int, seed: int) -> Image.Image:
+    return framegen.ruled_digit(digit, seed, squared=True)
+
+
+@pytest.mark.parametrize(
+    "make", [framegen.boxed_digit, framegen.page_edge_digit, framegen.ruled_digit, _squared]
+)
+def test_a_photographed_digit_is_read_past_its_box_the_page_edge_or_ruling(
     reader: Predictor, make
 ) -> None:
-    # Before images.frames: 0 of 40 boxed digits and 4 of 40 beside the table were read.
+    # Before images.frames and images.lines: 0 of 40 boxed digits, 4 of 40 beside the table,
+    # and 31 of 40 on ruled paper were read.
     preds = reader.predict([make(seed % 10, seed) for seed in range(20)])
     read = [p.digit if p.is_digit else None for p in preds]
     assert read == [seed % 10 for seed in range(20)]
@@ -103,3 +110,29 @@ def test_ordinary_images_keep_all_their_ink() -> None:
         ink = extract(img)
         _, before, _ = _components(ink.ink > ink.cut, ink.up)  # the pieces before the rules
         assert np.array_equal(ink.keep, before), "a piece of an image with no frame was dropped"
+
+
+def test_the_lines_are_erased_and_the_strokes_crossing_them_kept() -> None:
+    img = framegen.ruled_digit(8, seed=5)
+    ink = extract(img)
+    kept = _kept_boxes(img)
+    assert len(kept) == 1, "the lines are gone and the 8 is one piece: its strokes kept"
+    top, left, bottom, right = kept[0]
+    assert bottom - top > 0.4 * 320 and right - left < 0.5 * 320  # the 8, not a line
+    assert not (ink.ink[:, :20] > ink.cut).any(), "no line is left at the page's left edge"
+
+
+def test_a_thin_five_and_three_parallel_strokes_keep_their_ink() -> None:
+    # A tight crop of a thin "5" has two bars across it, under the three lines ruling needs;
+    # three bars that stop short of an edge are no ruling either.
+    five = Image.new("L", (120, 200), 255)
+    ImageDraw.Draw(five).line(
+        [(119, 1), (0, 1), (0, 90), (119, 95), (119, 198), (0, 198)], fill=0, width=3
+    )
+    bars = Image.new("L", (200, 200), 255)
+    for y in (50, 100, 150):
+        ImageDraw.Draw(bars).line([(30, y), (199, y)], fill=0, width=3)
+    for img in (five, bars):
+        ink = extract(img)
+        assert np.array_equal(ink.ink > ink.cut, ink.labels > 0)  # nothing erased
+        assert np.count_nonzero(ink.labels) > 0.9 * np.count_nonzero(np.asarray(img) < 128)

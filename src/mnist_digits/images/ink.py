@@ -21,6 +21,7 @@ from scipy import ndimage
 
 from mnist_digits.images.decode import standard_mode
 from mnist_digits.images.frames import drop_frames
+from mnist_digits.images.lines import erase_rules
 from mnist_digits.images.page import page_box
 
 __all__ = ["EIGHT", "Box", "Ink", "Piece", "component_mask", "extract", "union_box"]
@@ -105,6 +106,7 @@ def _extract(img: Image.Image) -> Ink:
     if factor > 1:
         work = work.reduce(factor)  # box filter: a 3 px stroke survives as grey ink mass
     ink, cut, inverted = _ink_map(work)
+    ink = erase_rules(ink, cut)  # ruled or squared paper: its lines, not the strokes crossing
     up = math.ceil(_UPSCALE_TO / max(ink.shape)) if max(ink.shape) < _SMALL_SIDE else 1
     if up > 1:
         ink = _upscale(ink, up)

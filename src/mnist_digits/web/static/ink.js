@@ -18,6 +18,8 @@
   const SMALL_SIDE = 64, UPSCALE_TO = 84;  // ink.py: small images' ink maps are upscaled
   const FRAME_SHARE = 0.4, BOX_FILL = 0.8;  // frames.py: a box round the digit ...
   const EDGE_SPAN = 0.95, EDGE_LONGER = 1.3, EDGE_GAP = 0.05;  // ... and the page's edge
+  const RULE_COVER = 0.5, RULE_SPAN_GAP = 0.05, RULE_THICK = 0.03, RULE_LINES = 3;  // lines.py
+  const RULE_EVEN = 0.2, RULE_REACH = 2;
   const PAGE_COVER = 0.2, PAGE_QUAD = 0.04, PAGE_INNER = 0.5, PAGE_MARGIN = 0.03;  // page.py
   const WRITTEN = [0.002, 0.3];
   const f32 = Math.fround;
@@ -205,6 +207,84 @@
     const { ink, inverted, noise: sigma } = paperInk(planes);
     const cut = Math.max(otsu(ink, ink.d.length > 40000 ? 2 : 1), MIN_CONTRAST, NOISE_CUT * sigma);
     return { ink, cut, inverted };
+  }
+
+  // lines.erase_rules: ruled or squared paper's lines set to paper (0), horizontal then
+  // vertical, except where a stroke crosses them. Returns the map itself when none is found.
+  function eraseRules(ink, cut) {
+    let out = ink;
+    for (const rows of [true, false]) {
+      const R = rows ? ink.h : ink.w, C = rows ? ink.w : ink.h;
+      const at = rows ? (r, c) => r * ink.w + c : (r, c) => c * ink.w + r;
+      const mask = (r, c) => out.d[at(r, c)] > cut;
+      const erase = ruled(mask, R, C);
+      if (!erase) continue;
+      if (out === ink) out = { h: ink.h, w: ink.w, d: Float32Array.from(ink.d) };
+      erase.forEach(([r, c]) => { out.d[at(r, c)] = 0; });
+    }
+    return out;
+  }
+
+  function ruleBands(mask, R, C) {   // lines._bands
+    const reach = Math.trunc(RULE_SPAN_GAP * C), bands = [];
+    let start = -1;
+    for (let r = 0; r <= R; r++) {
+      let isRuled = false;
+      if (r < R) {
+        let count = 0, head = false, tail = false;
+        for (let c = 0; c < C; c++) {
+          if (!mask(r, c)) continue;
+          count++;
+          if (c <= reach) head = true;
+          if (c >= C - reach - 1) tail = true;
+        }
+        isRuled = count >= RULE_COVER * C && head && tail;
+      }
+      if (isRuled && start < 0) start = r;
+      if (!isRuled && start >= 0) { bands.push([start, r]); start = -1; }
+    }
+    return bands.filter(([a, b]) => b - a <= Math.max(2, RULE_THICK * R));
+  }
+
+  function ruleEven(bands) {         // lines._even
+    if (bands.length < RULE_LINES) return false;
+    const centres = bands.map(([a, b]) => (a + b) / 2);
+    const gaps = centres.slice(1).map((v, i) => v - centres[i]);
+    const step = median(gaps);
+    if (step <= 0) return false;
+    return gaps.every((g) => Math.abs(g - Math.max(1, roundHalfEven(g / step)) * step) <= RULE_EVEN * step);
+  }
+
+  function roundHalfEven(v) {        // np.round
+    const f = Math.floor(v), d = v - f;
+    return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+  }
+
+  // lines._ruled: [row, column] pairs to erase, or null when the mask is not ruled.
+  function ruled(mask, R, C) {
+    if (Math.max(R, C) < 64) return null;
+    const bands = ruleBands(mask, R, C);
+    if (!ruleEven(bands)) return null;
+    const near = (r) => {            // ink in row r within RULE_REACH columns of each column
+      const out = new Uint8Array(C);
+      for (let c = 0; c < C; c++) {
+        for (let k = Math.max(0, c - RULE_REACH); k <= Math.min(C - 1, c + RULE_REACH); k++) {
+          if (mask(r, k)) { out[c] = 1; break; }
+        }
+      }
+      return out;
+    };
+    const erase = [];
+    for (const [a, b] of bands) {
+      const top = Math.max(0, a - 1), bottom = Math.min(R, b + 1);
+      const above = top > 0 ? near(top - 1) : new Uint8Array(C);
+      const below = bottom < R ? near(bottom) : new Uint8Array(C);
+      for (let c = 0; c < C; c++) {
+        if (above[c] && below[c]) continue;
+        for (let r = top; r < bottom; r++) erase.push([r, c]);
+      }
+    }
+    return erase;
   }
 
   // ink._upscale: a small image's ink map, bicubic on mode F, clipped to 0..1.
@@ -441,6 +521,7 @@
     if (factor > 1) px = reducePixels(px, factor);
     const mapped = inkMap(px);
     const { cut, inverted } = mapped;
+    mapped.ink = eraseRules(mapped.ink, cut);  // ruled or squared paper (lines.py)
     const side = Math.max(mapped.ink.w, mapped.ink.h);
     const up = side < SMALL_SIDE ? Math.ceil(UPSCALE_TO / side) : 1;
     const ink = up > 1 ? upscale(mapped.ink, up) : mapped.ink;
