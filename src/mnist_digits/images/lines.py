@@ -41,10 +41,18 @@ def erase_rules(ink: np.ndarray, cut: float) -> np.ndarray:
     Returns:
         ``ink`` itself when no ruling is found, else an erased copy.
     """
+    if max(ink.shape) < 64:
+        return ink
+    mask = ink > cut  # (H, W)
+    # Most images have no row or column inked across half of it: two counts decide that.
+    across = np.count_nonzero(mask, axis=1) >= _COVER * mask.shape[1]  # (H,)
+    down = np.count_nonzero(mask, axis=0) >= _COVER * mask.shape[0]  # (W,)
+    if np.count_nonzero(across) < _MIN_LINES and np.count_nonzero(down) < _MIN_LINES:
+        return ink
     out = ink
     for axis in (0, 1):
-        mask = out > cut if axis == 0 else (out > cut).T  # rows of the mask are lines
-        erase = _ruled(mask)
+        view = out > cut if axis == 0 else (out > cut).T  # rows of the view are lines
+        erase = _ruled(view)
         if erase is not None:
             out = out.copy() if out is ink else out
             out[erase if axis == 0 else erase.T] = 0.0
