@@ -44,9 +44,11 @@ def erase_rules(ink: np.ndarray, cut: float) -> np.ndarray:
     if max(ink.shape) < 64:
         return ink
     mask = ink > cut  # (H, W)
-    # Most images have no row or column inked across half of it: two counts decide that.
-    across = np.count_nonzero(mask, axis=1) >= _COVER * mask.shape[1]  # (H,)
-    down = np.count_nonzero(mask, axis=0) >= _COVER * mask.shape[0]  # (W,)
+    # Most images have no ink near both ends of 3 rows or 3 columns, which every ruling has:
+    # strips 5 % deep decide that (0.01 ms on a 280 px canvas; counting rows took 0.06 ms).
+    height, width = mask.shape
+    across = _ends(mask, int(_SPAN_GAP * width))  # (H,)
+    down = _ends(mask.T, int(_SPAN_GAP * height))  # (W,)
     if np.count_nonzero(across) < _MIN_LINES and np.count_nonzero(down) < _MIN_LINES:
         return ink
     out = ink
@@ -64,11 +66,17 @@ def _bands(mask: np.ndarray) -> list[tuple[int, int]]:
     from edge to edge."""
     height, width = mask.shape
     ruled = np.count_nonzero(mask, axis=1) >= _COVER * width  # (H,)
-    reach = int(_SPAN_GAP * width)  # a ruled line runs from edge to edge (int: as JS floors)
-    ruled &= mask[:, : reach + 1].any(axis=1) & mask[:, width - reach - 1 :].any(axis=1)
+    ruled &= _ends(mask, int(_SPAN_GAP * width))  # a ruled line runs from edge to edge
     edges = np.flatnonzero(np.diff(np.concatenate([[0], ruled.astype(np.int8), [0]])))
     bands = list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
     return [(a, b) for a, b in bands if b - a <= max(2.0, _THICK * height)]
+
+
+def _ends(mask: np.ndarray, reach: int) -> np.ndarray:
+    """(H,) bool: rows of an (H, W) mask with ink within ``reach`` columns of both ends (int
+    reach: JS floors it too)."""
+    width = mask.shape[1]
+    return np.asarray(mask[:, : reach + 1].any(axis=1) & mask[:, width - reach - 1 :].any(axis=1))
 
 
 def _even(bands: list[tuple[int, int]]) -> bool:
