@@ -16,7 +16,7 @@ the dark table beside the page 3 of 30; both 30 of 30 once these rules drop them
   own stroke reaching the border (a tight crop, a "1" drawn from edge to edge) stays: its other
   pieces touch it, lie inside its span or reach the border too.
 
-Pure functions on the arrays of ``ink._components``; ``static/ink.js`` applies the same rules.
+Pure functions on the arrays of ``ink._components``; ``static/frames.js`` applies the same rules.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ its edges. Each band is widened by a row on each side (the line's anti-aliased e
 erased in every column but those where ink stands both above and below it within 2 columns: a
 stroke crossing. Of 14,150 validation and generated images only 23 of 300 textures (stripes
 and checks, now read as blank paper) were changed.
-Images under 64 px a side are never ruled. Pure functions; ``static/ink.js`` does the same.
+Images under 64 px a side are never ruled. Pure functions; ``static/frames.js`` does the same.
 """
 
 from __future__ import annotations

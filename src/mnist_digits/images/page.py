@@ -16,7 +16,7 @@ of 14,150 validation and generated images is read differently). It must be turne
 under about 15 degrees (the upright box inside its corners, which is what is read, keeps half
 of it) and hold something written: its holes are 0.2-30 % of it (a fat "0" drawn with a marker
 is far above: its one hole is its inside). Images under 64 px a side (scans, thumbnails) have
-no desk. Pure functions on numpy arrays; ``static/ink.js`` applies the same rule.
+no desk. Pure functions on numpy arrays; ``static/frames.js`` applies the same rule.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 // mnist-digits: images/ink.py ported to the browser, step for step: polarity, paper, Otsu
-// threshold, noise, 8-connected components and specks, for preprocess.js (render.py's half).
+// threshold, noise, 8-connected components and specks, for preprocess.js (render.py's half);
+// the rules of images/lines.py, frames.py and page.py are frames.js's.
 // Plain script (no module), so it also runs from file://; it defines window.mnistInk. Pillow's
-// and numpy's arithmetic is in pillow.js, which must load first. Arrays are Float32Array
-// where numpy uses float32, so the ink maps agree to rounding.
+// and numpy's arithmetic is in pillow.js; it and frames.js must load first. Arrays are
+// Float32Array where numpy uses float32, so the ink maps agree to rounding.
 "use strict";
 
 (() => {
@@ -16,25 +17,14 @@
   const MIN_EXTENT = 0.03;      // a component under 3 % of the shorter side is a speck ...
   const MIN_AREA = 0.05;        // ... unless it holds >= 5 % of the largest one's pixels
   const SMALL_SIDE = 64, UPSCALE_TO = 84;  // ink.py: small images' ink maps are upscaled
-  const FRAME_SHARE = 0.4, BOX_FILL = 0.8;  // frames.py: a box round the digit ...
-  const EDGE_SPAN = 0.95, EDGE_LONGER = 1.3, EDGE_GAP = 0.05;  // ... and the page's edge
-  const RULE_COVER = 0.5, RULE_SPAN_GAP = 0.05, RULE_THICK = 0.03, RULE_LINES = 3;  // lines.py
-  const RULE_EVEN = 0.2, RULE_REACH = 2;
-  const PAGE_COVER = 0.2, PAGE_QUAD = 0.04, PAGE_INNER = 0.5, PAGE_MARGIN = 0.03;  // page.py
-  const WRITTEN = [0.002, 0.3];
   const f32 = Math.fround;
   const INV255 = f32(1 / 255);
-  const { grid, resample, BILINEAR, BICUBIC } = window.mnistPillow;  // pillow.js
+  const { grid, median, resample, BILINEAR, BICUBIC } = window.mnistPillow;  // pillow.js
+  const { dropFrames, eraseRules, pageBox } = window.mnistFrames;  // frames.js
 
   function quantiles(values, qs) {   // nearest rank, as ink._quantiles
     const sorted = Float64Array.from(values).sort();
     return qs.map((q) => sorted[Math.min(sorted.length - 1, Math.trunc(q * sorted.length))]);
-  }
-
-  function median(values) {         // np.median: the mean of the middle two for even counts
-    const s = Float64Array.from(values).sort();
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
   }
 
   // ink._background: block medians, a 3x3 median over the block grid, bilinear upsampling.
@@ -209,84 +199,6 @@
     return { ink, cut, inverted };
   }
 
-  // lines.erase_rules: ruled or squared paper's lines set to paper (0), horizontal then
-  // vertical, except where a stroke crosses them. Returns the map itself when none is found.
-  function eraseRules(ink, cut) {
-    let out = ink;
-    for (const rows of [true, false]) {
-      const R = rows ? ink.h : ink.w, C = rows ? ink.w : ink.h;
-      const at = rows ? (r, c) => r * ink.w + c : (r, c) => c * ink.w + r;
-      const mask = (r, c) => out.d[at(r, c)] > cut;
-      const erase = ruled(mask, R, C);
-      if (!erase) continue;
-      if (out === ink) out = { h: ink.h, w: ink.w, d: Float32Array.from(ink.d) };
-      erase.forEach(([r, c]) => { out.d[at(r, c)] = 0; });
-    }
-    return out;
-  }
-
-  function ruleBands(mask, R, C) {   // lines._bands
-    const reach = Math.trunc(RULE_SPAN_GAP * C), bands = [];
-    let start = -1;
-    for (let r = 0; r <= R; r++) {
-      let isRuled = false;
-      if (r < R) {
-        let count = 0, head = false, tail = false;
-        for (let c = 0; c < C; c++) {
-          if (!mask(r, c)) continue;
-          count++;
-          if (c <= reach) head = true;
-          if (c >= C - reach - 1) tail = true;
-        }
-        isRuled = count >= RULE_COVER * C && head && tail;
-      }
-      if (isRuled && start < 0) start = r;
-      if (!isRuled && start >= 0) { bands.push([start, r]); start = -1; }
-    }
-    return bands.filter(([a, b]) => b - a <= Math.max(2, RULE_THICK * R));
-  }
-
-  function ruleEven(bands) {         // lines._even
-    if (bands.length < RULE_LINES) return false;
-    const centres = bands.map(([a, b]) => (a + b) / 2);
-    const gaps = centres.slice(1).map((v, i) => v - centres[i]);
-    const step = median(gaps);
-    if (step <= 0) return false;
-    return gaps.every((g) => Math.abs(g - Math.max(1, roundHalfEven(g / step)) * step) <= RULE_EVEN * step);
-  }
-
-  function roundHalfEven(v) {        // np.round
-    const f = Math.floor(v), d = v - f;
-    return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
-  }
-
-  // lines._ruled: [row, column] pairs to erase, or null when the mask is not ruled.
-  function ruled(mask, R, C) {
-    if (Math.max(R, C) < 64) return null;
-    const bands = ruleBands(mask, R, C);
-    if (!ruleEven(bands)) return null;
-    const near = (r) => {            // ink in row r within RULE_REACH columns of each column
-      const out = new Uint8Array(C);
-      for (let c = 0; c < C; c++) {
-        for (let k = Math.max(0, c - RULE_REACH); k <= Math.min(C - 1, c + RULE_REACH); k++) {
-          if (mask(r, k)) { out[c] = 1; break; }
-        }
-      }
-      return out;
-    };
-    const erase = [];
-    for (const [a, b] of bands) {
-      const top = Math.max(0, a - 1), bottom = Math.min(R, b + 1);
-      const above = top > 0 ? near(top - 1) : new Uint8Array(C);
-      const below = bottom < R ? near(bottom) : new Uint8Array(C);
-      for (let c = 0; c < C; c++) {
-        if (above[c] && below[c]) continue;
-        for (let r = top; r < bottom; r++) erase.push([r, c]);
-      }
-    }
-    return erase;
-  }
-
   // ink._upscale: a small image's ink map, bicubic on mode F, clipped to 0..1.
   function upscale(ink, up) {
     const big = resample(ink, ink.w * up, ink.h * up, BICUBIC, null);
@@ -335,88 +247,6 @@
     return { labels, boxes, areas, keep: dropFrames(labels, h, w, boxes, keep) };
   }
 
-  // frames.py, step for step: kept pieces that frame the ink rather than form it (a box drawn
-  // round the digit, the page's edge against a table) are unmarked. Boxes are [t, l, b, r).
-  const extent = (b) => Math.max(b[2] - b[0], b[3] - b[1]);
-  const inside = (a, b) => b[0] <= a[0] && b[1] <= a[1] && a[2] <= b[2] && a[3] <= b[3];
-  const touches = (b, h, w) => b[0] === 0 || b[1] === 0 || b[2] === h || b[3] === w;
-
-  // Enclosed paper of piece id in its box: what a 4-connected flood from the box's rim over
-  // other pixels does not reach (ndimage.binary_fill_holes). Returns a Uint8Array, 1 = hole.
-  function holesOf(labels, w, box, id) {
-    const [t, l, b, r] = box, bw = r - l, bh = b - t;
-    const seen = new Uint8Array(bw * bh), stack = [];
-    const own = (y, x) => labels[(t + y) * w + l + x] === id;
-    const push = (y, x) => {
-      if (y >= 0 && y < bh && x >= 0 && x < bw && !seen[y * bw + x] && !own(y, x)) {
-        seen[y * bw + x] = 1;
-        stack.push(y * bw + x);
-      }
-    };
-    for (let x = 0; x < bw; x++) { push(0, x); push(bh - 1, x); }
-    for (let y = 0; y < bh; y++) { push(y, 0); push(y, bw - 1); }
-    while (stack.length) {
-      const i = stack.pop(), y = (i / bw) | 0, x = i - y * bw;
-      push(y - 1, x); push(y + 1, x); push(y, x - 1); push(y, x + 1);
-    }
-    const holes = new Uint8Array(bw * bh);
-    for (let y = 0; y < bh; y++) {
-      for (let x = 0; x < bw; x++) holes[y * bw + x] = !seen[y * bw + x] && !own(y, x) ? 1 : 0;
-    }
-    return holes;
-  }
-
-  function isFrame(labels, w, boxes, id, others) {
-    const box = boxes[id - 1];
-    const within = others.filter((j) => inside(boxes[j - 1], box));
-    if (!within.length) return false;
-    const holes = holesOf(labels, w, box, id);
-    let filled = 0;
-    for (let i = 0; i < holes.length; i++) filled += holes[i];
-    if (filled < BOX_FILL * holes.length) return false;
-    const bw = box[3] - box[1];
-    const held = within.filter((j) => {
-      const [t, l, b, r] = boxes[j - 1];
-      for (let y = t; y < b; y++) {        // its first pixel in row order, as np.argwhere
-        for (let x = l; x < r; x++) {
-          if (labels[y * w + x] === j) return holes[(y - box[0]) * bw + x - box[1]] === 1;
-        }
-      }
-      return false;
-    }).map((j) => boxes[j - 1]);
-    if (!held.length) return false;
-    const span = Math.max(
-      Math.max(...held.map((b) => b[2])) - Math.min(...held.map((b) => b[0])),
-      Math.max(...held.map((b) => b[3])) - Math.min(...held.map((b) => b[1])));
-    return span >= FRAME_SHARE * extent(box);
-  }
-
-  function isEdge(h, w, boxes, id, others) {
-    const [t, l, b, r] = boxes[id - 1];
-    if (EDGE_LONGER * Math.max(...others.map((j) => extent(boxes[j - 1]))) > extent(boxes[id - 1])) {
-      return false;
-    }
-    const gap = EDGE_GAP * Math.min(h, w);
-    const clear = others.map((j) => boxes[j - 1]).filter((o) => !touches(o, h, w));
-    const edge = touches(boxes[id - 1], h, w);
-    if (b - t >= EDGE_SPAN * h && edge && clear.some((o) => o[1] >= r + gap || o[3] + gap <= l)) {
-      return true;
-    }
-    return r - l >= EDGE_SPAN * w && edge && clear.some((o) => o[0] >= b + gap || o[2] + gap <= t);
-  }
-
-  // frames.drop_frames: keep (by label - 1) with frames and page edges unmarked.
-  function dropFrames(labels, h, w, boxes, keep) {
-    const ids = boxes.map((_, i) => i + 1).filter((id) => keep[id - 1]);
-    if (ids.length < 2) return keep;
-    const out = keep.slice();
-    for (const id of ids) {
-      const others = ids.filter((j) => j !== id);
-      if (isFrame(labels, w, boxes, id, others) || isEdge(h, w, boxes, id, others)) out[id - 1] = false;
-    }
-    return out.some(Boolean) ? out : keep;
-  }
-
   // Box-reduce RGBA pixels by an integer factor (inputs over 1024 px a side).
   function reducePixels(px, factor) {
     const w = Math.ceil(px.w / factor), h = Math.ceil(px.h / factor);
@@ -435,65 +265,6 @@
       }
     }
     return { w, h, data };
-  }
-
-  // page.page_box: the page of a photo that shows the desk all round it, as a crop box
-  // [left, top, right, bottom) in input pixels, or null.
-  function pageBox(found) {
-    const { ink, labels, boxes, areas, keep, factor } = found;
-    const cover = PAGE_COVER * ink.w * ink.h;
-    const boxArea = (b) => (b[2] - b[0]) * (b[3] - b[1]);
-    if (!boxes.some((b, i) => keep[i] && boxArea(b) >= cover)) return null;
-    let page = 0;
-    keep.forEach((k, i) => { if (k && (!page || areas[i] > areas[page - 1])) page = i + 1; });
-    if (areas[page - 1] < cover) return null;
-    const [t, l, b, r] = boxes[page - 1], bw = r - l, bh = b - t;
-    const filled = holesOf(labels, ink.w, boxes[page - 1], page);  // holes, then own pixels too
-    for (let y = 0; y < bh; y++) {
-      for (let x = 0; x < bw; x++) if (labels[(t + y) * ink.w + l + x] === page) filled[y * bw + x] = 1;
-    }
-    const count = filled.reduce((n, v) => n + v, 0), holes = count - areas[page - 1];
-    if (holes < WRITTEN[0] * count || holes > WRITTEN[1] * count) return null;
-    const inner = innerBox(filled, bw, bh, count);
-    if (!inner) return null;
-    const [it, il, ib, ir] = inner;
-    const dy = Math.max(1, Math.trunc(PAGE_MARGIN * (ib - it)));
-    const dx = Math.max(1, Math.trunc(PAGE_MARGIN * (ir - il)));
-    return [(l + il + dx) * factor, (t + it + dy) * factor, (l + ir - dx) * factor, (t + ib - dy) * factor];
-  }
-
-  // page._inner_box: the upright box inside a quadrilateral mask's corners, or null.
-  function innerBox(filled, w, h, count) {
-    let tl, tr, br, bl;  // [x, y]; the first pixel in row order wins a tie, as np.argmin
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        if (!filled[y * w + x]) continue;
-        if (!tl || x + y < tl[0] + tl[1]) tl = [x, y];
-        if (!br || x + y > br[0] + br[1]) br = [x, y];
-        if (!tr || x - y > tr[0] - tr[1]) tr = [x, y];
-        if (!bl || x - y < bl[0] - bl[1]) bl = [x, y];
-      }
-    }
-    const corners = [tl, tr, br, bl];
-    let twice = 0, mismatch = 0;
-    corners.forEach(([x0, y0], i) => { const [x1, y1] = corners[(i + 1) % 4]; twice += x0 * y1 - x1 * y0; });
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        let inside = true;
-        corners.forEach(([x0, y0], i) => {
-          const [x1, y1] = corners[(i + 1) % 4];
-          if ((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) < 0) inside = false;
-        });
-        if (inside !== (filled[y * w + x] === 1)) mismatch++;
-      }
-    }
-    if (mismatch > PAGE_QUAD * count) return null;
-    const top = Math.max(tl[1], tr[1]), left = Math.max(tl[0], bl[0]);
-    const bottom = Math.min(bl[1], br[1]) + 1, right = Math.min(tr[0], br[0]) + 1;
-    if (bottom <= top || right <= left || (bottom - top) * (right - left) < PAGE_INNER * Math.abs(twice) / 2) {
-      return null;
-    }
-    return [top, left, bottom, right];
   }
 
   function cropPixels(px, [l, t, r, b]) {

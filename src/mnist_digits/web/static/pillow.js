@@ -141,5 +141,11 @@
     return f32(sum32(d, start, n2) + sum32(d, start + n2, n - n2));
   }
 
-  window.mnistPillow = { grid, pyRound, resample, lanczos, BILINEAR, BICUBIC, sum32 };
+  function median(values) {         // np.median: the mean of the middle two for even counts
+    const s = Float64Array.from(values).sort();
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  }
+
+  window.mnistPillow = { grid, median, pyRound, resample, lanczos, BILINEAR, BICUBIC, sum32 };
 })();
