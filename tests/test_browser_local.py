@@ -187,7 +187,8 @@ def test_browser_preprocessing_matches_the_server(
     tights += [Image.fromarray(imagegen.thin_one(3))]  # noise from pairs down the columns
     # A box round the digit, the page's edge beside it (images.frames), a note on a desk.
     tights += [framegen.boxed_digit(d, d) for d in (2, 7)]
-    tights += [framegen.page_edge_digit(d, d) for d in (3, 8)]
+    edges = ((3, 3, "left"), (0, 110, "bottom"))  # digit, seed, where the table is
+    tights += [framegen.page_edge_digit(d, seed, side=side) for d, seed, side in edges]
     tights += [framegen.note_on_desk(d, d, angle=10.0 * (d % 2)) for d in (5, 6)]  # images.page
     tights += [framegen.ruled_digit(d, d, squared=d == 9) for d in (0, 7, 9)]  # images.lines
     # Small scans enlarged 8x: a large box of little detail (core.verdict.LOW_DETAIL).

@@ -7,7 +7,7 @@
 (() => {
   const { median } = window.mnistPillow;  // pillow.js
   const FRAME_SHARE = 0.4, BOX_FILL = 0.8;  // frames.py: a box round the digit ...
-  const EDGE_SPAN = 0.95, EDGE_LONGER = 1.3, EDGE_GAP = 0.05;  // ... and the page's edge
+  const EDGE_SPAN = 0.95, EDGE_LONGER = 1.3, EDGE_GAP = 0.05, EDGE_GAP_ACROSS = 0.02;  // edges
   const RULE_COVER = 0.5, RULE_SPAN_GAP = 0.05, RULE_THICK = 0.03, RULE_LINES = 3;  // lines.py
   const RULE_EVEN = 0.2, RULE_REACH = 2;
   const PAGE_COVER = 0.2, PAGE_QUAD = 0.04, PAGE_INNER = 0.5, PAGE_MARGIN = 0.03;  // page.py
@@ -152,13 +152,13 @@
     if (EDGE_LONGER * Math.max(...others.map((j) => extent(boxes[j - 1]))) > extent(boxes[id - 1])) {
       return false;
     }
-    const gap = EDGE_GAP * Math.min(h, w);
+    const gap = EDGE_GAP * Math.min(h, w), across = EDGE_GAP_ACROSS * Math.min(h, w);
     const clear = others.map((j) => boxes[j - 1]).filter((o) => !touches(o, h, w));
     const edge = touches(boxes[id - 1], h, w);
     if (b - t >= EDGE_SPAN * h && edge && clear.some((o) => o[1] >= r + gap || o[3] + gap <= l)) {
       return true;
     }
-    return r - l >= EDGE_SPAN * w && edge && clear.some((o) => o[0] >= b + gap || o[2] + gap <= t);
+    return r - l >= EDGE_SPAN * w && edge && clear.some((o) => o[0] >= b + across || o[2] + across <= t);
   }
 
   // frames.drop_frames: keep (by label - 1) with frames and page edges unmarked.
