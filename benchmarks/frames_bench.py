@@ -31,6 +31,9 @@ KINDS: dict[str, Callable[[int, int], Image.Image]] = {
     "table at the bottom (12.5 %)": lambda d, s: framegen.page_edge_digit(d, s, side="bottom"),
     "note on a dark desk": framegen.note_on_desk,
     "note on a light desk": lambda d, s: framegen.note_on_desk(d, s, desk=200.0),
+    "yellow note on a white desk": lambda d, s: framegen.note_on_desk(
+        d, s, desk=240.0, yellow=True
+    ),
     "note turned 5 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=5.0),
     "note turned 15 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=15.0),
     "note turned 20 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=20.0),

@@ -76,7 +76,9 @@ def page_edge_digit(digit: int, seed: int, side: str = "left") -> Image.Image:
     return _photo(pixels, rng)
 
 
-def note_on_desk(digit: int, seed: int, *, desk: float = 60.0, angle: float = 0.0) -> Image.Image:
+def note_on_desk(
+    digit: int, seed: int, *, desk: float = 60.0, angle: float = 0.0, yellow: bool = False
+) -> Image.Image:
     """A note 60-80 % of the photo's side on a desk that shows all round it.
 
     Args:
@@ -84,11 +86,14 @@ def note_on_desk(digit: int, seed: int, *, desk: float = 60.0, angle: float = 0.
         seed: RNG seed.
         desk: The desk's grey level (darker than the note: the note looks like light ink).
         angle: The note turned this many degrees (one turned over ~15 degrees is not found).
+        yellow: A yellow note (250, 235, 110): on a light desk it is darker in blue, so its
+            writing and the note are one piece of ink.
     """
     rng = np.random.default_rng(seed)
     side = int(rng.uniform(0.6, 0.8) * _SIDE)
     cov = _digit(digit, rng, float(rng.uniform(0.45, 0.6)) * side)
-    note = _PAPER * (1 - cov[..., None]) + _INK * cov[..., None]  # (320, 320, 3)
+    paper = np.array([250.0, 235.0, 110.0]) if yellow else _PAPER
+    note = paper * (1 - cov[..., None]) + _INK * cov[..., None]  # (320, 320, 3)
     lo = (_SIDE - side) // 2
     shape = Image.new("L", (_SIDE, _SIDE), 0)
     shape.paste(255, (lo, lo, lo + side, lo + side))

@@ -190,6 +190,7 @@ def test_browser_preprocessing_matches_the_server(
     edges = ((3, 3, "left"), (0, 110, "bottom"))  # digit, seed, where the table is
     tights += [framegen.page_edge_digit(d, seed, side=side) for d, seed, side in edges]
     tights += [framegen.note_on_desk(d, d, angle=10.0 * (d % 2)) for d in (5, 6)]  # images.page
+    tights += [framegen.note_on_desk(1, 1, desk=240.0, angle=6.0, yellow=True)]  # writing merged
     tights += [framegen.ruled_digit(d, d, squared=d == 9) for d in (0, 7, 9)]  # images.lines
     # Small scans enlarged 8x: a large box of little detail (core.verdict.LOW_DETAIL).
     tights += [

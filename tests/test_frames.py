@@ -60,11 +60,12 @@ def test_most_digits_above_a_table_along_the_bottom_are_read(reader: Predictor) 
     assert right >= 34, f"{right} of 40 read past the table"
 
 
-@pytest.mark.parametrize("desk", [60.0, 200.0])
-def test_a_note_on_a_desk_is_read_on_the_note(reader: Predictor, desk: float) -> None:
-    # Before images.page: 0 of 30 notes on a dark desk were read (the desk was taken for paper).
+@pytest.mark.parametrize(("desk", "yellow"), [(60.0, False), (200.0, False), (240.0, True)])
+def test_a_note_on_a_desk_is_read_on_the_note(reader: Predictor, desk: float, yellow: bool) -> None:
+    # Before images.page: 0 of 30 notes on a dark desk were read (the desk was taken for paper),
+    # and 0 of 30 yellow notes on a white desk (the note and its writing were one piece of ink).
     photos = [
-        framegen.note_on_desk(seed % 10, seed, desk=desk, angle=4.0 * (seed % 4))
+        framegen.note_on_desk(seed % 10, seed, desk=desk, angle=4.0 * (seed % 4), yellow=yellow)
         for seed in range(20)
     ]
     preds = reader.predict(photos)
@@ -132,11 +133,11 @@ def test_the_lines_are_erased_and_the_strokes_crossing_them_kept() -> None:
 
 
 def test_a_thin_five_and_three_parallel_strokes_keep_their_ink() -> None:
-    # A tight crop of a thin "5" has two bars across it, under the three lines ruling needs;
+    # A thin "5" cropped close has two bars across it, under the three lines ruling needs;
     # three bars that stop short of an edge are no ruling either.
-    five = Image.new("L", (120, 200), 255)
+    five = Image.new("L", (128, 208), 255)  # 4 px of paper round it: within 5 % of each edge
     ImageDraw.Draw(five).line(
-        [(119, 1), (0, 1), (0, 90), (119, 95), (119, 198), (0, 198)], fill=0, width=3
+        [(123, 5), (4, 5), (4, 94), (123, 99), (123, 202), (4, 202)], fill=0, width=3
     )
     bars = Image.new("L", (200, 200), 255)
     for y in (50, 100, 150):

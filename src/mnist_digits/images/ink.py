@@ -96,7 +96,10 @@ def extract(img: Image.Image) -> Ink:
     box = page_box(ink.labels, ink.keep, ink.boxes, ink.factor) if ink.up == 1 else None
     if box is None:
         return ink
-    return dataclasses.replace(_extract(img.crop(box)), origin=(box[0], box[1]))
+    page = _extract(img.crop(box))
+    if not page.keep.any():
+        return ink  # nothing written on it: no page (a thin tight crop's paper looks like one)
+    return dataclasses.replace(page, origin=(box[0], box[1]))
 
 
 def _extract(img: Image.Image) -> Ink:

@@ -12,11 +12,15 @@ its pixels, holes filled, differ from the four-sided shape through its extreme p
 diagonals in at most 4 % of them (a page square to the camera or turned up to 15 degrees, on 20
 photos at each angle: 0.8-2.0 %; the 319 large pieces that got this far in 2,100 other images,
 blobs of enlarged small digits, marks, stars, hearts, textures and scribbles: 18 % or more; none
-of 14,150 validation and generated images is read differently). It must be turned
-under about 15 degrees (the upright box inside its corners, which is what is read, keeps half
-of it) and hold something written: its holes are 0.2-30 % of it (a fat "0" drawn with a marker
-is far above: its one hole is its inside). Images under 64 px a side (scans, thumbnails) have
-no desk. Pure functions on numpy arrays; ``static/frames.js`` applies the same rule.
+of 14,150 validation and generated images is read differently). It must be turned under
+about 15 degrees (the upright box inside its corners, which is what is read, keeps half of
+it), and its holes (what is written on it) must be at most 30 % of it (a fat "0" drawn with a
+marker is far above: its one hole is its inside). A page may have no holes at all: a yellow
+note on a white desk is darker than the desk in blue, so its writing is ink and so is the
+note, one piece (a probe read 0 of 20 such notes before, 20 of 20 after). ``ink.extract``
+reads the whole photo after all when nothing is found on the page. Images under 64 px a side
+(scans, thumbnails) have no desk. Pure functions on numpy arrays; ``static/frames.js``
+applies the same rule.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ __all__ = ["page_box"]
 _MIN_COVER = 0.2  # a page covers >= 20 % of the image (a note 45 % of the photo's side: 20 %)
 _QUAD = 0.04  # ... differs from the quadrilateral through its corners in <= 4 % of its pixels
 _INNER = 0.5  # ... whose upright inner box keeps >= half of it (turned under ~15 degrees)
-_WRITTEN = (0.002, 0.3)  # ... and its holes are 0.2-30 % of it: ink on paper, not a loop
+_HOLES = 0.3  # ... and its holes are at most 30 % of it: ink on paper, not a loop
 _MARGIN = 0.03  # the page is read 3 % inside its corners: its rim is shadow and blur
 
 Slices = tuple[slice, slice]
@@ -61,7 +65,7 @@ def page_box(
     rows, cols = boxes[page - 1]
     filled = ndimage.binary_fill_holes(labels[rows, cols] == page)  # (h, w), 4-connected as JS
     count = int(np.count_nonzero(filled))
-    if not _WRITTEN[0] * count <= count - int(area[page]) <= _WRITTEN[1] * count:
+    if count - int(area[page]) > _HOLES * count:
         return None
     inner = _inner_box(filled, count)
     if inner is None:

@@ -11,7 +11,7 @@
   const RULE_COVER = 0.5, RULE_SPAN_GAP = 0.05, RULE_THICK = 0.03, RULE_LINES = 3;  // lines.py
   const RULE_EVEN = 0.2, RULE_REACH = 2;
   const PAGE_COVER = 0.2, PAGE_QUAD = 0.04, PAGE_INNER = 0.5, PAGE_MARGIN = 0.03;  // page.py
-  const WRITTEN = [0.002, 0.3];
+  const PAGE_HOLES = 0.3;
 
   // lines.erase_rules: ruled or squared paper's lines set to paper (0), horizontal then
   // vertical, except where a stroke crosses them. Returns the map itself when none is found.
@@ -189,7 +189,7 @@
       for (let x = 0; x < bw; x++) if (labels[(t + y) * ink.w + l + x] === page) filled[y * bw + x] = 1;
     }
     const count = filled.reduce((n, v) => n + v, 0), holes = count - areas[page - 1];
-    if (holes < WRITTEN[0] * count || holes > WRITTEN[1] * count) return null;
+    if (holes > PAGE_HOLES * count) return null;
     const inner = innerBox(filled, bw, bh, count);
     if (!inner) return null;
     const [it, il, ib, ir] = inner;

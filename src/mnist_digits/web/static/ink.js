@@ -283,7 +283,9 @@
     const whole = extractWhole(px);
     const box = whole.up === 1 ? pageBox(whole) : null;
     if (!box) return whole;
-    return { ...extractWhole(cropPixels(px, box)), origin: [box[0], box[1]] };
+    const page = extractWhole(cropPixels(px, box));
+    if (!page.keep.some(Boolean)) return whole;  // nothing written on it: no page
+    return { ...page, origin: [box[0], box[1]] };
   }
 
   function extractWhole(px) {
