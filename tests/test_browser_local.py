@@ -24,7 +24,7 @@ import imagegen
 import numpy as np
 import pytest
 from components import missing
-from PIL import Image
+from PIL import Image, ImageDraw
 from test_web_browser import (  # the browser and the served app, shared with the page's tests
     _canvas_box,
     _digit_paths,
@@ -189,8 +189,15 @@ def test_browser_preprocessing_matches_the_server(
     tights += [framegen.boxed_digit(d, d) for d in (2, 7)]
     edges = ((3, 3, "left"), (0, 110, "bottom"))  # digit, seed, where the table is
     tights += [framegen.page_edge_digit(d, seed, side=side) for d, seed, side in edges]
+    tights += [framegen.page_edge_digit(3, 3).resize((100, 100))]  # under 128 px: no table edge
     tights += [framegen.note_on_desk(d, d, angle=10.0 * (d % 2)) for d in (5, 6)]  # images.page
     tights += [framegen.note_on_desk(1, 1, desk=240.0, angle=6.0, yellow=True)]  # writing merged
+    # A solid block at the edge with grey writing in it: no page, since a page without holes
+    # needs desk all round (page.page_box); read as a page, its 28x28 would differ by ~110.
+    block = Image.new("L", (160, 160), 255)
+    ImageDraw.Draw(block).rectangle((0, 30, 99, 129), fill=0)
+    ImageDraw.Draw(block).line([(40, 50), (60, 110)], fill=90, width=6)
+    tights += [block]
     tights += [framegen.ruled_digit(d, d, squared=d == 9) for d in (0, 7, 9)]  # images.lines
     # Small scans enlarged 8x: a large box of little detail (core.verdict.LOW_DETAIL).
     tights += [

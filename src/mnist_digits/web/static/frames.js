@@ -7,7 +7,7 @@
 (() => {
   const { median } = window.mnistPillow;  // pillow.js
   const FRAME_SHARE = 0.4, BOX_FILL = 0.8;  // frames.py: a box round the digit ...
-  const EDGE_SPAN = 0.95, EDGE_LONGER = 1.3, EDGE_GAP = 0.05, EDGE_GAP_ACROSS = 0.02;  // edges
+  const EDGE_MIN_SIDE = 128, EDGE_SPAN = 0.95, EDGE_LONGER = 1.3, EDGE_GAP = 0.05, EDGE_GAP_ACROSS = 0.02;  // edges
   const RULE_COVER = 0.5, RULE_SPAN_GAP = 0.05, RULE_THICK = 0.03, RULE_LINES = 3;  // lines.py
   const RULE_EVEN = 0.2, RULE_REACH = 2;
   const PAGE_COVER = 0.2, PAGE_QUAD = 0.04, PAGE_INNER = 0.5, PAGE_MARGIN = 0.03;  // page.py
@@ -149,6 +149,7 @@
 
   function isEdge(h, w, boxes, id, others) {
     const [t, l, b, r] = boxes[id - 1];
+    if (Math.max(h, w) < EDGE_MIN_SIDE) return false;
     if (EDGE_LONGER * Math.max(...others.map((j) => extent(boxes[j - 1]))) > extent(boxes[id - 1])) {
       return false;
     }
@@ -190,6 +191,8 @@
     }
     const count = filled.reduce((n, v) => n + v, 0), holes = count - areas[page - 1];
     if (holes > PAGE_HOLES * count) return null;
+    const edge = t === 0 || l === 0 || b === ink.h || r === ink.w;
+    if (holes === 0 && edge) return null;  // only a note with desk all round may have no holes
     const inner = innerBox(filled, bw, bh, count);
     if (!inner) return null;
     const [it, il, ib, ir] = inner;
