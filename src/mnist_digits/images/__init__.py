@@ -8,10 +8,10 @@ Every entry point shares one path, one module per step (each imports only the on
   ``ImageError``s); ``standard_mode`` brings odd pixel modes to L/LA/RGB/RGBA/F.
 - ``lines``: ``erase_rules`` sets the lines of ruled and squared paper to paper, except where
   strokes cross them.
-- ``page``: ``page_box`` finds the page in a photo that shows the desk all round it, which
-  ``ink`` then reads alone.
 - ``frames``: ``drop_frames`` finds the pieces of ink that frame a digit rather than form it
   (a box drawn round it, the page's edge against a table); ``ink`` unmarks them.
+- ``page``: ``page_box`` finds the page in a photo that shows the desk all round it, which
+  ``ink`` then reads alone.
 - ``ink``: ``extract`` decides the polarity, flattens uneven paper, erases ruling, thresholds
   with Otsu and marks specks (tiny connected components) and frames; a photo of a page on a
   desk is read on the page.

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["drop_frames"]
+__all__ = ["drop_frames", "reaches_border"]
 
 _FRAME_SHARE = 0.4  # enclosed ink spans >= 40 % of the frame's extent (a digit in a box: ~60 %)
 _BOX_FILL = 0.8  # enclosed paper fills >= 80 % of the frame's box (a square 6 degrees off: 81 %)
@@ -107,10 +107,10 @@ def _is_edge(shape: tuple[int, ...], boxes: list[Slices], i: int, others: list[i
         return False
     if _EDGE_LONGER * max(_extent(boxes[j - 1]) for j in others) > _extent(boxes[i - 1]):
         return False
-    gap, across = _EDGE_GAP * min(height, width), _EDGE_GAP_ACROSS * min(height, width)
-    clear = [boxes[j - 1] for j in others if not _touches(boxes[j - 1], height, width)]
-    if not _touches(boxes[i - 1], height, width):
+    if not reaches_border(boxes[i - 1], height, width):
         return False
+    gap, across = _EDGE_GAP * min(height, width), _EDGE_GAP_ACROSS * min(height, width)
+    clear = [boxes[j - 1] for j in others if not reaches_border(boxes[j - 1], height, width)]
     tall = rows.stop - rows.start >= _EDGE_SPAN * height  # runs down the image: ink beside it
     if tall and any(c.start >= cols.stop + gap or c.stop + gap <= cols.start for _, c in clear):
         return True
@@ -120,7 +120,7 @@ def _is_edge(shape: tuple[int, ...], boxes: list[Slices], i: int, others: list[i
     )
 
 
-def _touches(box: Slices, height: int, width: int) -> bool:
+def reaches_border(box: Slices, height: int, width: int) -> bool:
     """True when a box reaches the image's border."""
     rows, cols = box
     return rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width

@@ -23,6 +23,7 @@ import numpy as np
 
 __all__ = ["erase_rules"]
 
+_SMALL_SIDE = 64  # ink._SMALL_SIDE: smaller images (scans, thumbnails) are never ruled
 _COVER = 0.5  # a ruled row is inked across >= 50 % of the image (a digit's bar: ~30 %)
 _SPAN_GAP = 0.05  # ... from within 5 % of one edge to within 5 % of the other (a "1": not)
 _THICK = 0.03  # a ruled line is <= 3 % of the image thick (a pen stroke: 4-15 % of a digit)
@@ -41,7 +42,7 @@ def erase_rules(ink: np.ndarray, cut: float) -> np.ndarray:
     Returns:
         ``ink`` itself when no ruling is found, else an erased copy.
     """
-    if max(ink.shape) < 64:
+    if max(ink.shape) < _SMALL_SIDE:
         return ink
     mask = ink > cut  # (H, W)
     # Most images have no ink near both ends of 3 rows or 3 columns, which every ruling has:
@@ -53,7 +54,7 @@ def erase_rules(ink: np.ndarray, cut: float) -> np.ndarray:
         return ink
     out = ink
     for axis in (0, 1):
-        view = out > cut if axis == 0 else (out > cut).T  # rows of the view are lines
+        view = mask if axis == 0 else (out > cut).T  # rows of the view are lines
         erase = _ruled(view)
         if erase is not None:
             out = out.copy() if out is ink else out
@@ -93,8 +94,6 @@ def _even(bands: list[tuple[int, int]]) -> bool:
 def _ruled(mask: np.ndarray) -> np.ndarray | None:
     """(H, W) bool of the pixels of a mask's ruled rows to erase, or None if it is not ruled."""
     height, width = mask.shape
-    if max(height, width) < 64:
-        return None
     bands = _bands(mask)
     if not _even(bands):
         return None

@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from mnist_digits.images.frames import reaches_border
+
 __all__ = ["page_box"]
 
 _MIN_COVER = 0.2  # a page covers >= 20 % of the image (a note 45 % of the photo's side: 20 %)
@@ -66,12 +68,11 @@ def page_box(
         return None
     rows, cols = boxes[page - 1]
     filled = ndimage.binary_fill_holes(labels[rows, cols] == page)  # (h, w), 4-connected as JS
-    count, (height, width) = int(np.count_nonzero(filled)), labels.shape
+    count = int(np.count_nonzero(filled))
     holes = count - int(area[page])
     if holes > _HOLES * count:
         return None
-    edge = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
-    if holes == 0 and edge:
+    if holes == 0 and reaches_border(boxes[page - 1], *labels.shape):
         return None  # unwritten or written in the same ink: only a note with desk all round
     inner = _inner_box(filled, count)
     if inner is None:

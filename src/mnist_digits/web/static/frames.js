@@ -16,6 +16,7 @@
   // lines.erase_rules: ruled or squared paper's lines set to paper (0), horizontal then
   // vertical, except where a stroke crosses them. Returns the map itself when none is found.
   function eraseRules(ink, cut) {
+    if (Math.max(ink.w, ink.h) < 64) return ink;  // lines._SMALL_SIDE
     let out = ink;
     for (const rows of [true, false]) {
       const R = rows ? ink.h : ink.w, C = rows ? ink.w : ink.h;
@@ -66,7 +67,6 @@
 
   // lines._ruled: [row, column] pairs to erase, or null when the mask is not ruled.
   function ruled(mask, R, C) {
-    if (Math.max(R, C) < 64) return null;
     const bands = ruleBands(mask, R, C);
     if (!ruleEven(bands)) return null;
     const near = (r) => {            // ink in row r within RULE_REACH columns of each column
@@ -191,8 +191,7 @@
     }
     const count = filled.reduce((n, v) => n + v, 0), holes = count - areas[page - 1];
     if (holes > PAGE_HOLES * count) return null;
-    const edge = t === 0 || l === 0 || b === ink.h || r === ink.w;
-    if (holes === 0 && edge) return null;  // only a note with desk all round may have no holes
+    if (holes === 0 && touches(boxes[page - 1], ink.h, ink.w)) return null;  // only a note with desk all round may have no holes
     const inner = innerBox(filled, bw, bh, count);
     if (!inner) return null;
     const [it, il, ib, ir] = inner;
