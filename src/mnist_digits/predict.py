@@ -36,6 +36,8 @@ from mnist_digits.images.segments import (
     SegmentPrior,
     best_segmentation,
     candidate_cuts,
+    may_hold_two,
+    prior_for_group,
     segment_candidates,
     segment_score,
 )
@@ -314,7 +316,8 @@ class Predictor:
         for group, items in zip(groups, simple, strict=True):
             keep.append(_confident(group, read[at : at + len(items)]))
             at += len(items)
-        chosen = self._segment([g for g, k in zip(groups, keep, strict=True) if not k], ink)
+        cut = [g for g, k in zip(groups, keep, strict=True) if not k]
+        chosen = self._segment(cut, ink, typical)
         pieces: list[Prediction] = []
         at = 0
         for items, kept in zip(simple, keep, strict=True):
@@ -329,22 +332,24 @@ class Predictor:
         text = "".join(str(p.digit) if p.digit is not None else "?" for p in pieces)
         return NumberPrediction(text, pieces)
 
-    def _segment(self, groups: list[Piece], ink: Ink) -> list[list[Prediction]]:
+    def _segment(self, groups: list[Piece], ink: Ink, typical: float) -> list[list[Prediction]]:
         """Read each group as the chain of its candidate segments the model believes most."""
         plans = []
         for box, own in groups:
-            bounds = [0, *candidate_cuts(own), own.shape[1]]
-            plans.append((len(bounds), segment_candidates(ink, (box, own), bounds)))
-        flat: list[Segment] = [s for _, segments in plans for s in segments]
+            height, width = own.shape
+            bounds = [0, *candidate_cuts(own, even=may_hold_two(own, typical)), width]
+            prior = prior_for_group(_PRIOR, typical, height)
+            plans.append((len(bounds), prior, segment_candidates(ink, (box, own), bounds)))
+        flat: list[Segment] = [s for _, _, segments in plans for s in segments]
         if not flat:  # no group to cut: never run the model on an empty batch
             return [[] for _ in plans]
         probs = self.probabilities28(np.stack([s.image.image28 for s in flat]))
         out, at = [], 0
-        for count, segments in plans:
+        for count, prior, segments in plans:
             rows = probs[at : at + len(segments)]
             at += len(segments)
             by_span = {(s.start, s.stop): (s, p) for s, p in zip(segments, rows, strict=True)}
-            scores = {span: segment_score(p, s, _PRIOR) for span, (s, p) in by_span.items()}
+            scores = {span: segment_score(p, s, prior) for span, (s, p) in by_span.items()}
             chain = best_segmentation(count, scores)
             out.append([self._decide(by_span[c][0].image, by_span[c][1]) for c in chain])
         return out
