@@ -337,7 +337,7 @@ class Predictor:
         plans = []
         for box, own in groups:
             height, width = own.shape
-            bounds = [0, *candidate_cuts(own, even=may_hold_two(own, typical)), width]
+            bounds = [0, *candidate_cuts(own, even=may_hold_two(own)), width]
             prior = prior_for_group(_PRIOR, typical, height)
             plans.append((len(bounds), prior, segment_candidates(ink, (box, own), bounds)))
         flat: list[Segment] = [s for _, _, segments in plans for s in segments]

@@ -41,13 +41,12 @@ _FRINGE = 0.25  # candidate cuts may cross the outer quarter of a loop (see hole
 _MAX_SEGMENT = 1.5  # a stretch wider than 1.5x the group's height is never one digit
 # even_cuts' narrowest digit: 0.45x the height. On seeds 0-199 of benchmarks/numbers_bench.py,
 # touching / mixed / MNIST digits touching exactly right went 66.0 / 85.0 / 47.5 % (no even
-# cuts) -> 72.0 / 87.5 / 57.0 % at 0.45 and 73.0 / 88.5 / 55.0 % at 0.55.
+# cuts) -> 72.0 / 87.5 / 58.0 % at 0.45 and 73.0 / 88.5 / 55.0 % at 0.55.
 _EVEN_WIDTH = 0.45
 # At most 8 even parts: a flat dash (the bar of a small "5", 8 px tall and 60 wide) would
 # otherwise be cut in 16 and read as 45 digits, more than a number may have.
 _EVEN_PARTS = 8
 _TWO_HEIGHT = 0.9  # see may_hold_two
-_TWO_TYPICAL = 1.3
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ class SegmentPrior:
             Numbers of MNIST validation digits written apart are wider than ``wide``: a "7"
             1.3x as wide as tall, read at 0.999, was cut into "?7". On seeds 0-199 of
             ``benchmarks/numbers_bench.py`` 1.3 gave 88.5 % of those exactly right, 1.6 and
-            2.0 90.5 % (without: 86.0 %); every other kind stayed as it was at 1.6.
+            2.0 90.5 % (without: 86.5 %); at 1.6 every other kind stayed as it was.
     """
 
     digit_penalty: float = 0.0
@@ -184,15 +183,16 @@ def candidate_cuts(own: np.ndarray, limit: int = MAX_CUTS, *, even: bool = False
     return _merge_close(sorted({*cuts, *even_cuts(own, blocked)}), height) if even else cuts
 
 
-def may_hold_two(own: np.ndarray, typical: float) -> bool:
-    """Whether an (h, w) group is wide enough for two digits, so ``even_cuts`` are worth trying.
+def may_hold_two(own: np.ndarray) -> bool:
+    """Whether an (h, w) group is wider than 0.9x its height (``numbers``' widest single
+    digit), so ``even_cuts`` are worth trying.
 
-    Wider than 0.9x its height (``numbers``' widest single digit) and than 1.3x the writer's
-    ordinary digit (``typical`` px, 0 when unknown). Without the second test, numbers of MNIST
-    validation digits written apart were exactly right 89.5 % of seeds 0-199, with it 90.5 %.
+    On seeds 0-199 of ``benchmarks/numbers_bench.py``, even cuts in every group read touching /
+    mixed / MNIST digits apart 71.5 / 86.5 / 89.5 % exactly right, and only in these groups
+    72.0 / 87.5 / 90.5 %; also asking for 1.3x the writer's ordinary digit changed nothing.
     """
     height, width = own.shape
-    return width > max(_TWO_HEIGHT * height, _TWO_TYPICAL * typical)
+    return width > _TWO_HEIGHT * height
 
 
 def even_cuts(own: np.ndarray, blocked: np.ndarray) -> list[int]:
