@@ -10,6 +10,7 @@ noise, JPEG).
 from __future__ import annotations
 
 import io
+import math
 
 import imagegen
 import numpy as np
@@ -85,12 +86,16 @@ def note_on_desk(
         digit: 0-9.
         seed: RNG seed.
         desk: The desk's grey level (darker than the note: the note looks like light ink).
-        angle: The note turned this many degrees (one turned over ~15 degrees is not found).
+        angle: The note turned this many degrees.
         yellow: A yellow note (250, 235, 110): on a light desk it is darker in blue, so its
             writing and the note are one piece of ink.
     """
     rng = np.random.default_rng(seed)
-    side = int(rng.uniform(0.6, 0.8) * _SIDE)
+    # Turned, a note's corners reach (cos + sin) x its side across: kept within 95 % of the
+    # photo, so the desk still shows all round it.
+    turn = abs(math.radians(angle))
+    fit = 0.95 * _SIDE / (math.cos(turn) + math.sin(turn))
+    side = int(min(rng.uniform(0.6, 0.8) * _SIDE, fit))
     cov = _digit(digit, rng, float(rng.uniform(0.45, 0.6)) * side)
     paper = np.array([250.0, 235.0, 110.0]) if yellow else _PAPER
     note = paper * (1 - cov[..., None]) + _INK * cov[..., None]  # (320, 320, 3)
