@@ -37,6 +37,13 @@ KINDS: dict[str, Callable[[int, int], Image.Image]] = {
     "note turned 5 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=5.0),
     "note turned 15 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=15.0),
     "note turned 20 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=20.0),
+    "note turned 30 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=30.0),
+    "note turned -35 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=-35.0),
+    "note turned 40 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=40.0),
+    "note turned 45 degrees": lambda d, s: framegen.note_on_desk(d, s, angle=45.0),
+    "note turned 30 degrees, light desk": lambda d, s: framegen.note_on_desk(
+        d, s, desk=200.0, angle=30.0
+    ),
     "ruled paper": framegen.ruled_digit,
     "squared paper": lambda d, s: framegen.ruled_digit(d, s, squared=True),
 }

@@ -192,6 +192,12 @@ def test_browser_preprocessing_matches_the_server(
     tights += [framegen.page_edge_digit(3, 3).resize((100, 100))]  # under 128 px: no table edge
     tights += [framegen.note_on_desk(d, d, angle=10.0 * (d % 2)) for d in (5, 6)]  # images.page
     tights += [framegen.note_on_desk(1, 1, desk=240.0, angle=6.0, yellow=True)]  # writing merged
+    # Notes turned over ~15 degrees (digit, angle, desk): the desk inside the box round the
+    # corners is painted over; at 45 degrees the corners are the extremes along the axes.
+    turned = ((4, 25.0, 60.0), (8, -33.0, 60.0), (2, 28.0, 170.0), (6, 45.0, 60.0))
+    tights += [framegen.note_on_desk(d, d, desk=desk, angle=a) for d, a, desk in turned]
+    # Its box over 1,024 px: painted after the reduction to working pixels.
+    tights += [framegen.note_on_desk(7, 7, angle=30.0).resize((1400, 1400))]
     # A solid block at the edge with grey writing in it: no page, since a page without holes
     # needs desk all round (page.page_box); read as a page, its 28x28 would differ by ~110.
     block = Image.new("L", (160, 160), 255)

@@ -22,7 +22,7 @@ from scipy import ndimage
 from mnist_digits.images.decode import standard_mode
 from mnist_digits.images.frames import drop_frames
 from mnist_digits.images.lines import erase_rules
-from mnist_digits.images.page import page_box
+from mnist_digits.images.page import page_box, paint_outside
 
 __all__ = ["EIGHT", "Box", "Ink", "Piece", "component_mask", "extract", "union_box"]
 
@@ -93,21 +93,25 @@ def extract(img: Image.Image) -> Ink:
         Its ink map, threshold and components, with specks marked in ``Ink.keep``.
     """
     ink = _extract(img)
-    box = page_box(ink.labels, ink.keep, ink.boxes, ink.factor) if ink.up == 1 else None
-    if box is None:
+    found = page_box(ink.labels, ink.keep, ink.boxes, ink.factor) if ink.up == 1 else None
+    if found is None:
         return ink
-    page = _extract(img.crop(box))
+    page = _extract(img.crop(found.box), found.corners)
     if not page.keep.any():
         return ink  # nothing written on it: no page (a thin tight crop's paper looks like one)
-    return dataclasses.replace(page, origin=(box[0], box[1]))
+    return dataclasses.replace(page, origin=(found.box[0], found.box[1]))
 
 
-def _extract(img: Image.Image) -> Ink:
-    """``extract`` on the whole of an image."""
+def _extract(img: Image.Image, corners: tuple[tuple[float, float], ...] | None = None) -> Ink:
+    """``extract`` on the whole of an image; with a turned page's ``corners`` (input pixels),
+    on what lies inside them (``page.paint_outside``, at working resolution: 9 MP cost 0.7 s
+    at input resolution)."""
     work = standard_mode(img)
     factor = max(1, math.ceil(max(work.size) / _WORK_SIDE))
     if factor > 1:
         work = work.reduce(factor)  # box filter: a 3 px stroke survives as grey ink mass
+    if corners is not None:
+        work = paint_outside(work, tuple((x / factor, y / factor) for x, y in corners))
     ink, cut, inverted = _ink_map(work)
     ink = erase_rules(ink, cut)  # ruled or squared paper: its lines, not the strokes crossing
     up = math.ceil(_UPSCALE_TO / max(ink.shape)) if max(ink.shape) < _SMALL_SIDE else 1

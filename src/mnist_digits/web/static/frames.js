@@ -174,8 +174,9 @@
     return out.some(Boolean) ? out : keep;
   }
 
-  // page.page_box: the page of a photo that shows the desk all round it, as a crop box
-  // [left, top, right, bottom) in input pixels, or null.
+  // page.page_box: the page of a photo that shows the desk all round it, as {box: [left, top,
+  // right, bottom) in input pixels, corners: null, or a turned page's [x, y] corners in box
+  // pixels}, or null.
   function pageBox(found) {
     const { ink, labels, boxes, areas, keep, factor } = found;
     const cover = PAGE_COVER * ink.w * ink.h;
@@ -192,17 +193,20 @@
     const count = filled.reduce((n, v) => n + v, 0), holes = count - areas[page - 1];
     if (holes > PAGE_HOLES * count) return null;
     if (holes === 0 && touches(boxes[page - 1], ink.h, ink.w)) return null;  // only a note with desk all round may have no holes
-    const inner = innerBox(filled, bw, bh, count);
-    if (!inner) return null;
+    const corners = cornersOf(filled, bw, bh, count);
+    if (!corners) return null;
+    const inner = innerBox(corners);
+    if (!inner) return turned(corners, l, t, factor);  // turned over ~15 degrees
     const [it, il, ib, ir] = inner;
     const dy = Math.max(1, Math.trunc(PAGE_MARGIN * (ib - it)));
     const dx = Math.max(1, Math.trunc(PAGE_MARGIN * (ir - il)));
-    return [(l + il + dx) * factor, (t + it + dy) * factor, (l + ir - dx) * factor, (t + ib - dy) * factor];
+    return { box: [(l + il + dx) * factor, (t + it + dy) * factor, (l + ir - dx) * factor, (t + ib - dy) * factor], corners: null };
   }
 
-  // page._inner_box: the upright box inside a quadrilateral mask's corners, or null.
-  function innerBox(filled, w, h, count) {
-    let tl, tr, br, bl;  // [x, y]; the first pixel in row order wins a tie, as np.argmin
+  // page._corners: a quadrilateral mask's [x, y] corners, clockwise, or null: its extreme
+  // points along the diagonals or, when those make no match, along the axes.
+  function cornersOf(filled, w, h, count) {
+    let tl, tr, br, bl, top, right, bottom, left;  // the first pixel in row order wins a tie
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         if (!filled[y * w + x]) continue;
@@ -210,22 +214,36 @@
         if (!br || x + y > br[0] + br[1]) br = [x, y];
         if (!tr || x - y > tr[0] - tr[1]) tr = [x, y];
         if (!bl || x - y < bl[0] - bl[1]) bl = [x, y];
+        if (!top || y < top[1]) top = [x, y];
+        if (!right || x > right[0]) right = [x, y];
+        if (!bottom || y > bottom[1]) bottom = [x, y];
+        if (!left || x < left[0]) left = [x, y];
       }
     }
-    const corners = [tl, tr, br, bl];
-    let twice = 0, mismatch = 0;
+    for (const corners of [[tl, tr, br, bl], [top, right, bottom, left]]) {
+      let missed = 0;
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) if (insideOf(corners, x, y) !== (filled[y * w + x] === 1)) missed++;
+      }
+      if (missed <= PAGE_QUAD * count) return corners;
+    }
+    return null;
+  }
+
+  // Right of every edge of the clockwise corners (on an edge counts as inside).
+  function insideOf(corners, x, y) {
+    for (let i = 0; i < 4; i++) {
+      const [x0, y0] = corners[i], [x1, y1] = corners[(i + 1) % 4];
+      if ((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) < 0) return false;
+    }
+    return true;
+  }
+
+  // page._inner_box: the upright box inside the corners, or null when it keeps under half.
+  function innerBox(corners) {
+    const [tl, tr, br, bl] = corners;
+    let twice = 0;
     corners.forEach(([x0, y0], i) => { const [x1, y1] = corners[(i + 1) % 4]; twice += x0 * y1 - x1 * y0; });
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        let inside = true;
-        corners.forEach(([x0, y0], i) => {
-          const [x1, y1] = corners[(i + 1) % 4];
-          if ((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) < 0) inside = false;
-        });
-        if (inside !== (filled[y * w + x] === 1)) mismatch++;
-      }
-    }
-    if (mismatch > PAGE_QUAD * count) return null;
     const top = Math.max(tl[1], tr[1]), left = Math.max(tl[0], bl[0]);
     const bottom = Math.min(bl[1], br[1]) + 1, right = Math.min(tr[0], br[0]) + 1;
     if (bottom <= top || right <= left || (bottom - top) * (right - left) < PAGE_INNER * Math.abs(twice) / 2) {
@@ -234,5 +252,33 @@
     return [top, left, bottom, right];
   }
 
-  window.mnistFrames = { dropFrames, eraseRules, pageBox };
+  // page._turned: the box round a turned page's corners, pulled 2 margins towards the centre.
+  function turned(corners, left, top, factor) {
+    const cx = corners.reduce((s, [x]) => s + x, 0) / 4, cy = corners.reduce((s, [, y]) => s + y, 0) / 4;
+    const pulled = corners.map(([x, y]) => [x + 2 * PAGE_MARGIN * (cx - x), y + 2 * PAGE_MARGIN * (cy - y)]);
+    const xs = pulled.map(([x]) => (left + x) * factor), ys = pulled.map(([, y]) => (top + y) * factor);
+    const box = [Math.floor(Math.min(...xs)), Math.floor(Math.min(...ys)), Math.ceil(Math.max(...xs)), Math.ceil(Math.max(...ys))];
+    return { box, corners: xs.map((x, i) => [x - box[0], ys[i] - box[1]]) };
+  }
+
+  // page.paint_outside: RGBA pixels with everything outside the corners set to the page's
+  // paper, the per-channel median (nearest rank) of every 4th row and column inside.
+  function paintOutside(px, corners) {
+    const { w, h } = px, inside = new Uint8Array(w * h), sample = [[], [], [], []];
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (!insideOf(corners, x + 0.5, y + 0.5)) continue;
+        inside[y * w + x] = 1;
+        if (y % 4 === 0 && x % 4 === 0) for (let c = 0; c < 4; c++) sample[c].push(px.data[4 * (y * w + x) + c]);
+      }
+    }
+    const n = sample[0].length;
+    if (n === 0) return px;
+    const paper = sample.map((v) => v.sort((a, b) => a - b)[n >> 1]);
+    const data = new Uint8ClampedArray(px.data);
+    for (let i = 0; i < w * h; i++) if (!inside[i]) for (let c = 0; c < 4; c++) data[4 * i + c] = paper[c];
+    return { w, h, data };
+  }
+
+  window.mnistFrames = { dropFrames, eraseRules, pageBox, paintOutside };
 })();

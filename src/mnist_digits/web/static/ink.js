@@ -20,7 +20,7 @@
   const f32 = Math.fround;
   const INV255 = f32(1 / 255);
   const { grid, median, resample, BILINEAR, BICUBIC } = window.mnistPillow;  // pillow.js
-  const { dropFrames, eraseRules, pageBox } = window.mnistFrames;  // frames.js
+  const { dropFrames, eraseRules, pageBox, paintOutside } = window.mnistFrames;  // frames.js
 
   function quantiles(values, qs) {   // nearest rank, as ink._quantiles
     const sorted = Float64Array.from(values).sort();
@@ -281,17 +281,18 @@
   // starts at origin [x, y] and is size [w, h] input pixels.
   function extract(px) {
     const whole = extractWhole(px);
-    const box = whole.up === 1 ? pageBox(whole) : null;
-    if (!box) return whole;
-    const page = extractWhole(cropPixels(px, box));
+    const found = whole.up === 1 ? pageBox(whole) : null;
+    if (!found) return whole;
+    const page = extractWhole(cropPixels(px, found.box), found.corners);
     if (!page.keep.some(Boolean)) return whole;  // nothing written on it: no page
-    return { ...page, origin: [box[0], box[1]] };
+    return { ...page, origin: [found.box[0], found.box[1]] };
   }
 
-  function extractWhole(px) {
+  function extractWhole(px, corners = null) {  // corners: a turned page's, in input pixels
     const size = [px.w, px.h];
     const factor = Math.max(1, Math.ceil(Math.max(px.w, px.h) / WORK_SIDE));
     if (factor > 1) px = reducePixels(px, factor);
+    if (corners) px = paintOutside(px, corners.map(([x, y]) => [x / factor, y / factor]));
     const mapped = inkMap(px);
     const { cut, inverted } = mapped;
     mapped.ink = eraseRules(mapped.ink, cut);  // ruled or squared paper (lines.py)
