@@ -44,6 +44,12 @@ KINDS: dict[str, Callable[[int, int], Image.Image]] = {
     "note turned 30 degrees, light desk": lambda d, s: framegen.note_on_desk(
         d, s, desk=200.0, angle=30.0
     ),
+    "desk in the corners, page turned 10 degrees": lambda d, s: framegen.turned_page_digit(
+        d, s, angle=10.0
+    ),
+    "desk in the corners, page turned 25 degrees": lambda d, s: framegen.turned_page_digit(
+        d, s, angle=25.0
+    ),
     "ruled paper": framegen.ruled_digit,
     "squared paper": lambda d, s: framegen.ruled_digit(d, s, squared=True),
 }

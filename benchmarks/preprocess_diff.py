@@ -72,6 +72,9 @@ def main() -> None:
     other = np.load(args.against)
     total = changed = 0
     for name, arr in sets.items():
+        if name not in other:
+            print(f"{name:42s} not in {args.against}")
+            continue
         diff = int(np.count_nonzero((arr != other[name]).any(axis=(1, 2))))
         total, changed = total + len(arr), changed + diff
         print(f"{name:42s} {diff:4d} of {len(arr)} changed")

@@ -1,5 +1,6 @@
 """Photographed digits with more in the picture than paper: a box drawn round the digit, the
-table beside the page, the desk all round a note, the lines of ruled and squared paper.
+table beside the page, the desk all round a note or in the corners past a turned page, the
+lines of ruled and squared paper.
 
 Each made a whole image unreadable before ``images.frames``, ``images.page`` and
 ``images.lines``; the tests read
@@ -104,6 +105,22 @@ def note_on_desk(
     shape.paste(255, (lo, lo, lo + side, lo + side))
     where = np.asarray(shape.rotate(angle, Image.Resampling.BILINEAR), dtype=np.float64) / 255
     pixels = np.full_like(note, desk) * (1 - where[..., None]) + note * where[..., None]
+    return _photo(pixels, rng)
+
+
+def turned_page_digit(digit: int, seed: int, *, angle: float = 15.0) -> Image.Image:
+    """A digit on a page larger than the photo, turned ``angle`` degrees: the desk shows as
+    triangles in the photo's corners (a phone held over a sheet, not quite square to it)."""
+    rng = np.random.default_rng(seed)
+    cov = _digit(digit, rng, float(rng.uniform(0.35, 0.5)) * _SIDE)
+    note = _PAPER * (1 - cov[..., None]) + _INK * cov[..., None]  # (320, 320, 3)
+    side = int(rng.uniform(1.05, 1.2) * _SIDE)
+    lo = (3 * _SIDE - side) // 2
+    shape = Image.new("L", (3 * _SIDE, 3 * _SIDE), 0)
+    shape.paste(255, (lo, lo, lo + side, lo + side))
+    turned = shape.rotate(angle, Image.Resampling.BILINEAR)
+    where = np.asarray(turned, dtype=np.float64)[_SIDE : 2 * _SIDE, _SIDE : 2 * _SIDE] / 255
+    pixels = np.full_like(note, 60.0) * (1 - where[..., None]) + note * where[..., None]
     return _photo(pixels, rng)
 
 

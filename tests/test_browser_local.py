@@ -196,6 +196,8 @@ def test_browser_preprocessing_matches_the_server(
     # corners is painted over; at 45 degrees the corners are the extremes along the axes.
     turned = ((4, 25.0, 60.0), (8, -33.0, 60.0), (2, 28.0, 170.0), (6, 45.0, 60.0))
     tights += [framegen.note_on_desk(d, d, desk=desk, angle=a) for d, a, desk in turned]
+    # The desk in the corners past a page larger than the photo (frames._is_desk).
+    tights += [framegen.turned_page_digit(d, d, angle=a) for d, a in ((3, 12.0), (9, -20.0))]
     # Its box over 1,024 px: painted after the reduction to working pixels.
     tights += [framegen.note_on_desk(7, 7, angle=30.0).resize((1400, 1400))]
     # A solid block at the edge with grey writing in it: no page, since a page without holes

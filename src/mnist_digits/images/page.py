@@ -11,22 +11,22 @@ A page is the largest piece when it covers at least 20 % of the image and is a q
 its pixels, holes filled, differ from the four-sided shape through its extreme points along the
 diagonals in at most 4 % of them (a page square to the camera or turned up to 15 degrees, on 20
 photos at each angle: 0.8-2.0 %; the 319 large pieces that got this far in 2,100 other images,
-blobs of enlarged small digits, marks, stars, hearts, textures and scribbles: 18 % or more; none
-of 14,150 validation and generated images is read differently). Its corners are its extreme
-points along the diagonals, or along the axes when those make no match (turned near 45 degrees,
-its sides lie along the diagonals). Turned under about 15 degrees, the upright box inside its
-corners is read; turned further, that box keeps under half of it (0 of 100 notes turned 20-45
-degrees were read), so the box round its corners is read instead, with the desk inside that
-box painted the page's colour (``paint_outside``; 100 of 100 at 20, 30, 35, 40 and 45 degrees,
-and no other of 15,150 images read differently). Its holes (what is written on it) must be at most 30 % of it (a fat "0" drawn with a
-marker is far above: its one hole is its inside). A page may have no holes at all: a yellow
-note on a white desk is darker than the desk in blue, so its writing is ink and so is the
-note, one piece (a probe read 0 of 30 such notes before, 30 of 30 after). Such a page must
-have desk all round it: blocky scans of digits, enlarged by repeating pixels, are squares of
-ink reaching the edge (5 of 1,000 validation digits scanned in 4 px blocks were taken for
-pages). ``ink.extract`` reads the whole photo after all when nothing is found on the page.
-Images under 64 px a side (scans, thumbnails) have no desk. Pure functions on numpy arrays;
-``static/frames.js`` applies the same rule.
+blobs of enlarged small digits, marks, stars, hearts, textures and scribbles: 18 % or more;
+none of 14,150 validation and generated images is read differently). Its corners are its
+extreme points along the diagonals, or along the axes when those make no match (turned near 45
+degrees, its sides lie along the diagonals). Turned under about 15 degrees, the upright box
+inside its corners is read; turned further, that box keeps under half of it (0 of 100 notes
+turned 20-45 degrees were read), so the box round its corners is read instead, with the desk
+inside that box painted the page's colour (``paint_outside``; 100 of 100 at 20, 30, 35, 40 and
+45 degrees, and no other of 15,150 images read differently). Its holes (what is written on it)
+must be at most 30 % of it (a fat "0" drawn with a marker is far above: its one hole is its
+inside). A page may have no holes at all: a yellow note on a white desk is darker than the desk
+in blue, so its writing is ink and so is the note, one piece (a probe read 0 of 30 such notes
+before, 30 of 30 after). Such a page must have desk all round it: blocky scans of digits,
+enlarged by repeating pixels, are squares of ink reaching the edge (5 of 1,000 validation
+digits scanned in 4 px blocks were taken for pages). ``ink.extract`` reads the whole photo
+after all when nothing is found on the page. Images under 64 px a side (scans, thumbnails) have
+no desk. Pure functions on numpy arrays; ``static/frames.js`` applies the same rule.
 """
 
 from __future__ import annotations
