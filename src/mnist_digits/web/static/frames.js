@@ -8,7 +8,7 @@
   const { median } = window.mnistPillow;  // pillow.js
   const FRAME_SHARE = 0.4, BOX_FILL = 0.8;  // frames.py: a box round the digit ...
   const EDGE_MIN_SIDE = 128, EDGE_SPAN = 0.95, EDGE_LONGER = 1.3, EDGE_GAP = 0.05, EDGE_GAP_ACROSS = 0.02;  // edges
-  const DESK_CONTACT = 0.25, DESK_CORNER = 5;  // desk
+  const DESK_CONTACT = 0.05;  // desk
   const RULE_COVER = 0.5, RULE_SPAN_GAP = 0.05, RULE_THICK = 0.03, RULE_LINES = 3;  // lines.py
   const RULE_EVEN = 0.2, RULE_REACH = 2;
   const PAGE_COVER = 0.2, PAGE_QUAD = 0.04, PAGE_INNER = 0.5, PAGE_MARGIN = 0.03;  // page.py
@@ -176,18 +176,18 @@
     return out.some(Boolean) ? out : keep;
   }
 
-  // frames._border_contact: pixels of each label on the outermost ring (corners once),
-  // weighed DESK_CORNER x for a label that holds a corner pixel of the image.
+  // frames._border_contact: pixels on the outermost ring (corners once) of each label that
+  // holds a corner pixel of the image; 0 for the others.
   function borderContact(labels, h, w, size) {
-    const count = new Array(size).fill(0), corner = new Uint8Array(size);
+    const count = new Int32Array(size), corner = new Uint8Array(size);
     for (let x = 0; x < w; x++) { count[labels[x]]++; count[labels[(h - 1) * w + x]]++; }
     for (let y = 1; y < h - 1; y++) { count[labels[y * w]]++; count[labels[y * w + w - 1]]++; }
     for (const i of [0, w - 1, (h - 1) * w, h * w - 1]) corner[labels[i]] = 1;
-    return count.map((c, i) => (corner[i] ? DESK_CORNER * c : c));
+    return count.map((c, i) => (corner[i] ? c : 0));
   }
 
-  // frames._is_desk: on the border for >= 25 % of the shorter side (5 % holding a corner),
-  // with other ink clear of the border.
+  // frames._is_desk: holds a corner, on the border for >= 5 % of the shorter side, with other
+  // ink clear of the border.
   function isDesk(h, w, boxes, others, contact) {
     if (Math.max(h, w) < EDGE_MIN_SIDE || contact < DESK_CONTACT * Math.min(h, w)) return false;
     return others.some((j) => !touches(boxes[j - 1], h, w));
