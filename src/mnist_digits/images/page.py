@@ -32,6 +32,7 @@ no desk. Pure functions on numpy arrays; ``static/frames.js`` applies the same r
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,10 +160,7 @@ def paint_outside(img: Image.Image, corners: tuple[tuple[float, float], ...]) ->
     set to the page's paper: the per-channel median of every 4th row and column inside,
     nearest rank."""
     pixels = np.asarray(img)  # (h, w) or (h, w, c)
-    ys, xs = np.mgrid[0 : pixels.shape[0], 0 : pixels.shape[1]] + 0.5  # pixel centres
-    inside = np.ones(pixels.shape[:2], dtype=bool)
-    for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1], strict=True):
-        inside &= (x1 - x0) * (ys - y0) - (y1 - y0) * (xs - x0) >= 0  # right of each edge
+    inside = _inside(pixels.shape[:2], corners, 0.5)  # pixel centres
     sample = pixels[::4, ::4][inside[::4, ::4]]  # (n,) or (n, c)
     if sample.shape[0] == 0:
         return img
@@ -181,8 +179,16 @@ def _mismatch(filled: np.ndarray, corners: list[tuple[int, int]]) -> int:
     """Pixels of an (h, w) mask outside the quadrilateral through ``corners`` (x, y clockwise
     on screen) plus the quadrilateral's pixels missing from the mask: pixel centres on an
     edge are inside."""
-    ys, xs = np.mgrid[0 : filled.shape[0], 0 : filled.shape[1]]  # (h, w) each
-    inside = np.ones(filled.shape, dtype=bool)
-    for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1], strict=True):
+    return int(np.count_nonzero(_inside(filled.shape, corners, 0) != filled))
+
+
+def _inside(
+    shape: tuple[int, ...], corners: Sequence[tuple[float, float]], at: float
+) -> np.ndarray:
+    """(h, w) bool: the points (x + at, y + at) of an (h, w) grid on or right of every edge of
+    the clockwise ``corners``, that is inside their quadrilateral."""
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]] + at  # (h, w) each
+    inside = np.ones(shape[:2], dtype=bool)
+    for (x0, y0), (x1, y1) in zip(corners, [*corners[1:], corners[0]], strict=True):
         inside &= (x1 - x0) * (ys - y0) - (y1 - y0) * (xs - x0) >= 0  # right of each edge
-    return int(np.count_nonzero(inside != filled))
+    return inside
