@@ -23,21 +23,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from imagegen import make_number_image, mnist_number_image
+from imagegen import make_number_image, mnist_digits_for, mnist_number_image, number_for
 
 from mnist_digits.data.dataset import load_dataset
 from mnist_digits.data.split import split_indices
 from mnist_digits.predict import Predictor
 
 KINDS = ("apart", "touching", "mixed", "single", "mnist apart", "mnist touching", "mnist single")
-
-
-def number_for(seed: int) -> tuple[str, list[int]]:
-    """The number of seed ``seed`` and the indices that touch their left neighbour in the mix."""
-    rng = np.random.default_rng(seed + 10_000)  # not the image's own seed
-    number = "".join(str(d) for d in rng.integers(0, 10, rng.integers(2, 6)))
-    mix = [i for i in range(1, len(number)) if rng.random() < 0.5]
-    return number, mix
 
 
 class MnistDigits:
@@ -53,8 +45,7 @@ class MnistDigits:
 
     def pick(self, number: str, seed: int) -> list[np.ndarray]:
         """One (28, 28) digit per character, the same ones for the same seed."""
-        rng = np.random.default_rng(seed + 20_000)
-        return [self.images[int(rng.choice(self.by_class[int(ch)]))] for ch in number]
+        return mnist_digits_for(number, seed, self.images, self.by_class)
 
 
 def cases(seed: int, mnist: MnistDigits):  # type: ignore[no-untyped-def]

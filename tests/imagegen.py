@@ -330,6 +330,30 @@ def mnist_number_image(
     return _place(covs, np.random.default_rng(seed), 80.0, 8.0, touching)
 
 
+def number_for(seed: int) -> tuple[str, list[int]]:
+    """The 2-5 digit number of seed ``seed`` (``benchmarks/numbers_bench.py`` and its tests)
+    and the indices of the digits that touch their left neighbour in the mix."""
+    rng = np.random.default_rng(seed + 10_000)  # not the image's own seed
+    number = "".join(str(d) for d in rng.integers(0, 10, rng.integers(2, 6)))
+    mix = [i for i in range(1, len(number)) if rng.random() < 0.5]
+    return number, mix
+
+
+def mnist_digits_for(
+    number: str, seed: int, images: np.ndarray, by_class: dict[int, np.ndarray]
+) -> list[np.ndarray]:
+    """One (28, 28) MNIST digit per character of ``number``, the same ones for the same seed.
+
+    Args:
+        number: The digits, e.g. "2026".
+        seed: RNG seed (offset so the choice does not follow the image's own seed).
+        images: (N, 28, 28) uint8 MNIST digits.
+        by_class: For each class, the indices into ``images`` to choose from.
+    """
+    rng = np.random.default_rng(seed + 20_000)
+    return [images[int(rng.choice(by_class[int(ch)]))] for ch in number]
+
+
 def _place(
     covs: list[np.ndarray],
     rng: np.random.Generator,

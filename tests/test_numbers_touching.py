@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 from components import missing
-from imagegen import draw_digit, make_number_image, mnist_number_image
+from imagegen import draw_digit, make_number_image, mnist_digits_for, mnist_number_image, number_for
 
 from mnist_digits.images.numbers import number_groups
 from mnist_digits.images.render import render_piece
@@ -39,13 +39,6 @@ MNIST_APART, MNIST_TOUCHING = 0.95, 0.6
 @pytest.fixture(scope="module")
 def predictor() -> Predictor:
     return Predictor.from_checkpoint()
-
-
-def number_for(seed: int) -> tuple[str, list[int]]:
-    """As benchmarks/numbers_bench.py: a 2-5 digit number and the digits touching in the mix."""
-    rng = np.random.default_rng(seed + 10_000)
-    number = "".join(str(d) for d in rng.integers(0, 10, rng.integers(2, 6)))
-    return number, [i for i in range(1, len(number)) if rng.random() < 0.5]
 
 
 def exact_share(predictor: Predictor, kind: str) -> float:
@@ -150,8 +143,7 @@ def test_numbers_of_mnist_digits(predictor: Predictor, mnist_val, touching, floo
     right = 0
     for seed in SEEDS:
         number, _ = number_for(seed)
-        rng = np.random.default_rng(seed + 20_000)
-        digits = [images[int(rng.choice(by_class[int(ch)]))] for ch in number]
+        digits = mnist_digits_for(number, seed, images, by_class)
         read = predictor.predict_number(mnist_number_image(digits, seed, touching=touching))
         right += read.digits == number
     assert right / len(SEEDS) >= floor
