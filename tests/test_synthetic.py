@@ -10,7 +10,14 @@ import pytest
 from PIL import Image
 
 from mnist_digits.images.render import to_mnist
-from mnist_digits.synthetic.families import FAMILIES, NOT_A_DIGIT, PRINTED, render_family
+from mnist_digits.synthetic import doodles, pen
+from mnist_digits.synthetic.families import (
+    DOODLE_WARP,
+    FAMILIES,
+    NOT_A_DIGIT,
+    PRINTED,
+    render_family,
+)
 from mnist_digits.synthetic.fonts import font_files
 
 LOOK_ALIKES = set("OoIlSZBbgq|/![]1")
@@ -68,3 +75,22 @@ def test_each_split_has_its_own_families() -> None:
 def test_printed_negatives_avoid_digit_look_alikes() -> None:
     assert not set(PRINTED) & LOOK_ALIKES
     assert not set(PRINTED) & set("0123456789")
+
+
+def test_warp_bends_a_template_by_at_most_its_amplitude() -> None:
+    strokes = [np.asarray(s, dtype=np.float64) for s in pen.LETTERS["H"]]
+    moved = pen._warped(strokes, np.random.default_rng(5), DOODLE_WARP)
+    shift = np.concatenate([m - s for m, s in zip(moved, strokes, strict=True)])
+    # Two waves per axis of amplitude <= warp x size (1 here): nothing moves further than 2 x warp,
+    # and something moves, or the held-out doodles would repeat.
+    assert np.abs(shift).max() <= 2 * DOODLE_WARP
+    assert np.abs(shift).max() > 0.1 * DOODLE_WARP
+
+
+def test_doodles_fit_the_unit_box_and_copy_no_held_out_family() -> None:
+    for name, strokes in doodles.DOODLES.items():
+        pts = np.concatenate([np.asarray(s) for s in strokes])
+        assert pts.min() >= -0.01 and pts.max() <= 1.01, name
+    held = {"star", "heart", "spiral", "hatching", "K", "X", "Y", "U"}
+    assert not held & set(doodles.DOODLES)
+    assert not set(doodles.DOODLES) & (set(pen.LETTERS) | set(pen.SHAPES) | set(pen.MARKS))

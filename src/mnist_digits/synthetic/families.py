@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from mnist_digits.synthetic import pen
+from mnist_digits.synthetic import doodles, pen
 from mnist_digits.synthetic.fonts import font_files
 
 NOT_A_DIGIT = -1
@@ -25,6 +25,13 @@ DIGITS = "0123456789"
 # Drawn letters training may see; K X Y U are held out (letters-drawn-heldout), so no letter
 # of the same shape (k x y u) is here either.
 DRAWN_LETTERS = "A C E F H J L M N P R T V W e h m n r t w"
+TRAINED_SHAPES = "triangle square rectangle pentagon hexagon diamond"
+# How far a doodle is bent each time it is drawn (pen.draw's warp), as a share of its size: 0.06
+# moves a corner by at most ~12% of the glyph, enough that no two drawings of a heart match, too
+# little to turn one doodle into another. Training templates are drawn unbent: bending them too
+# (reader-probe-11 and -12, recipes/cnn-small-shipped.toml) cost drawn letters 2.4 points or
+# MNIST through to_mnist 0.2, so the shipped reader never saw a bent template or a doodle.
+DOODLE_WARP = 0.06
 Render = Callable[[np.random.Generator], tuple[Image.Image, int]]
 
 
@@ -43,12 +50,12 @@ def _side(rng: np.random.Generator) -> int:
     return int(rng.integers(64, 200))
 
 
-def _drawn(templates: dict[str, list[pen.Stroke]]) -> Render:
+def _drawn(templates: dict[str, list[pen.Stroke]], warp: float = 0.0) -> Render:
     names = sorted(templates)
 
     def render(rng: np.random.Generator) -> tuple[Image.Image, int]:
         strokes = templates[names[int(rng.integers(len(names)))]]
-        return pen.draw(strokes, rng, _side(rng)), NOT_A_DIGIT
+        return pen.draw(strokes, rng, _side(rng), warp), NOT_A_DIGIT
 
     return render
 
@@ -132,7 +139,7 @@ FAMILIES: dict[str, Family] = {
         Family("letters-drawn", "train", False, f"pen-drawn {DRAWN_LETTERS}",
                _drawn(_pick(DRAWN_LETTERS, pen.LETTERS))),
         Family("shapes-drawn", "train", False, "pen-drawn polygons and diamonds",
-               _drawn(_pick("triangle square rectangle pentagon hexagon diamond", pen.SHAPES))),
+               _drawn(_pick(TRAINED_SHAPES, pen.SHAPES))),
         Family("marks-drawn", "train", False, "ticks, crosses, plus, hash, arrows, ...",
                _drawn(pen.MARKS)),
         Family("scribbles", "train", False, "random walks, zigzags, waves and coils",
@@ -147,6 +154,8 @@ FAMILIES: dict[str, Family] = {
                _drawn(_pick("K X Y U", pen.LETTERS))),
         Family("stars-hearts-drawn", "heldout", False, "pen-drawn stars and hearts",
                _drawn(_pick("star star6 heart", pen.SHAPES))),
+        Family("doodles-drawn-heldout", "heldout", False, "Greek letters, signs, pictures, bent",
+               _drawn(doodles.DOODLES, DOODLE_WARP)),
         Family("scribbles-heldout", "heldout", False, "spirals and hatching",
                _scribbles(("spiral", "hatch"))),
         Family("symbols-printed-heldout", "heldout", False, "letters and symbols, unseen typefaces",

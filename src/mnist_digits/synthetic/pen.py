@@ -163,9 +163,18 @@ def scribble(rng: np.random.Generator, kind: str) -> list[Stroke]:
     return [[(i / n, 0.95), (i / n + 0.3, 0.05)] for i in range(n)]
 
 
-def draw(strokes: list[Stroke], rng: np.random.Generator, side: int) -> Image.Image:
-    """Strokes in a random pose, pen and tremor on a black ``side``² canvas (L, ink = 255)."""
+def draw(
+    strokes: list[Stroke], rng: np.random.Generator, side: int, warp: float = 0.0
+) -> Image.Image:
+    """Strokes in a random pose, pen and tremor on a black ``side``² canvas (L, ink = 255).
+
+    ``warp`` > 0 first bends the template by a smooth random field of that amplitude (a share of
+    the template's size), so a glyph is drawn a little differently each time, as people do;
+    with 0 the images are exactly those of earlier versions (no random number is drawn for it).
+    """
     pts = [np.asarray(s, dtype=np.float64) for s in strokes]
+    if warp > 0:
+        pts = _warped(pts, rng, warp)
     allp = np.concatenate(pts)
     lo, hi = allp.min(axis=0), allp.max(axis=0)
     angle = np.radians(rng.uniform(-25, 25))
@@ -183,6 +192,22 @@ def draw(strokes: list[Stroke], rng: np.random.Generator, side: int) -> Image.Im
         xy = ((p - centre) @ lin.T * size + offset) * ss
         pen([(float(x), float(y)) for x, y in xy])
     return canvas.reduce(ss)
+
+
+def _warped(pts: list[np.ndarray], rng: np.random.Generator, warp: float) -> list[np.ndarray]:
+    """Every stroke moved by one smooth field: two waves of 0.5-1.5 cycles across the template
+    per axis, so nearby points move together and a corner stays a corner."""
+    allp = np.concatenate(pts)
+    scale = max(float((allp.max(axis=0) - allp.min(axis=0)).max()), 1e-3)
+    freq = rng.uniform(0.5, 1.5, (2, 2, 1)) * rng.choice([-1, 1], (2, 2, 2))  # (axis, wave, xy)
+    phase = rng.uniform(0, 2 * np.pi, (2, 2))  # (axis, wave)
+    amp = rng.uniform(-warp, warp, (2, 2)) * scale  # (axis, wave)
+
+    def move(p: np.ndarray) -> np.ndarray:  # p: (n, 2)
+        waves = np.sin(2 * np.pi * np.einsum("awk,nk->naw", freq, p / scale) + phase)
+        return p + (waves * amp).sum(axis=2)  # (n, 2)
+
+    return [move(p) for p in pts]
 
 
 def draw_pen(canvas: Image.Image, width: float):  # type: ignore[no-untyped-def]
