@@ -104,14 +104,21 @@ def preprocessed(
 
 
 def generated(
-    split: str, digits: bool, per_family: int, seed: int, data_dir: PathLike | None = None
+    split: str,
+    digits: bool,
+    per_family: int,
+    seed: int,
+    data_dir: PathLike | None = None,
+    only: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``per_family`` preprocessed images of each family of ``split`` holding digits (or not),
-    with labels (-1 for non-digits); images in which no ink was found are left out."""
+    with labels (-1 for non-digits); images in which no ink was found are left out. ``only``
+    names a single family of those, for per-family figures."""
     if per_family <= 0:
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
     code = code_fingerprint([mnist_digits.images, mnist_digits.synthetic])
     names = [f.name for f in FAMILIES.values() if f.split == split and f.digits == digits]
+    names = [n for n in names if only in (None, n)]
     parts = [
         cached_arrays(
             f"{name}-{per_family}-{seed}-{code}", _renderer(name, per_family, seed), data_dir
