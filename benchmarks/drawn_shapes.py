@@ -4,10 +4,10 @@
 
 ``evaluate --users`` reports each generated family as a whole; a family's share hides which of
 its glyphs fail. This draws ``--n`` of every pen template in ``synthetic.pen`` (letters, shapes,
-marks) in random poses and pens, reads them through ``Predictor.predict`` and prints, per
-template, the share flagged (not answered as a digit, as ``evaluate --users`` counts it), the
-digits the rest were read as, and whether training may see the template (``train``) or only
-measurement (``heldout``).
+marks) and ``synthetic.doodles`` (unbent) in random poses and pens, reads them through
+``Predictor.predict`` and prints, per template, the share flagged (not answered as a digit, as
+``evaluate --users`` counts it), the digits the rest were read as, and whether training may see
+the template (``train``) or only measurement (``heldout``).
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ from collections import Counter
 import numpy as np
 
 from mnist_digits.predict import Predictor
-from mnist_digits.synthetic import pen
-from mnist_digits.synthetic.families import DRAWN_LETTERS
-
-# The shapes families.FAMILIES["shapes-drawn"] draws; every mark is in "marks-drawn".
-TRAINED_SHAPES = ("triangle", "square", "rectangle", "pentagon", "hexagon", "diamond")
+from mnist_digits.synthetic import doodles, pen
+from mnist_digits.synthetic.families import DRAWN_LETTERS, TRAINED_SHAPES
 
 
 def split_of(name: str) -> str:
     """``train`` when a training family draws template ``name``, else ``heldout``."""
-    trained = {*DRAWN_LETTERS.split(), *TRAINED_SHAPES, *pen.MARKS}
+    trained = {*DRAWN_LETTERS.split(), *TRAINED_SHAPES.split(), *pen.MARKS}
     return "train" if name in trained else "heldout"
 
 
@@ -38,7 +35,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100, help="images per template (default: 100)")
     args = parser.parse_args()
     reader = Predictor.from_checkpoint(args.checkpoint)
-    templates = {**pen.LETTERS, **pen.SHAPES, **pen.MARKS}
+    templates = {**pen.LETTERS, **pen.SHAPES, **pen.MARKS, **doodles.DOODLES}
     for name in sorted(templates, key=lambda t: (split_of(t), t)):
         rng = np.random.default_rng([sum(map(ord, name)), 7])
         images = [pen.draw(templates[name], rng, int(rng.integers(64, 200))) for _ in range(args.n)]
