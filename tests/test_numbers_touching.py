@@ -9,15 +9,19 @@ import numpy as np
 import pytest
 from components import missing
 from imagegen import draw_digit, make_number_image, mnist_digits_for, mnist_number_image, number_for
+from PIL import Image, ImageDraw
 
 from mnist_digits.images.numbers import number_groups
 from mnist_digits.images.render import render_piece
 from mnist_digits.images.segments import (
+    JoinRule,
     SegmentPrior,
     best_segmentation,
     candidate_cuts,
     even_cuts,
     hole_columns,
+    join_candidates,
+    joined_piece,
     may_hold_two,
     prior_for_group,
     segment_candidates,
@@ -72,6 +76,36 @@ def test_a_wide_digit_is_not_split(predictor: Predictor, digit: int, aspect: flo
     # the cuts), a "4" or "7" cut from its bar (a flat sliver is never a digit).
     big = draw_digit(digit, size=(400, 300), pen=12, height=200, centre=(150, 200), aspect=aspect)
     assert predictor.predict_number(255 - np.asarray(big.reduce(2))).digits == str(digit)
+
+
+def broken_zero_and_seven() -> Image.Image:
+    """A "0" drawn as two arcs that do not meet (9 px apart at 120 px tall), then a "7"."""
+    im = Image.new("L", (300, 160), 255)
+    pen = ImageDraw.Draw(im)
+    pen.arc((30, 20, 110, 140), 100, 260, fill=0, width=9)
+    pen.arc((30, 20, 110, 140), -80, 80, fill=0, width=9)
+    pen.line((180, 25, 260, 25), fill=0, width=9)
+    pen.line((260, 25, 205, 140), fill=0, width=9)
+    return im
+
+
+def test_a_digit_whose_strokes_came_apart_reads_as_one(predictor: Predictor) -> None:
+    # Each arc alone reads "1"; split_digits keeps them apart (they share no column).
+    _, groups, _ = number_groups(broken_zero_and_seven())
+    assert len(groups) == 3
+    assert predictor.predict_number(broken_zero_and_seven()).digits == "07"
+
+
+def test_join_candidates_need_near_neighbours_no_wider_than_a_digit() -> None:
+    def piece(left: int, width: int) -> tuple[tuple[int, int, int, int], np.ndarray]:
+        return (0, left, 100, left + width), np.ones((100, width), dtype=bool)
+
+    near = [piece(0, 30), piece(35, 30), piece(70, 15), piece(200, 30)]
+    spans = [(i, j) for i, j, _ in join_candidates(near, JoinRule())]
+    assert spans == [(0, 2), (0, 3), (1, 3)]  # 200 is 115 px away; 0-85 is 0.85x the height
+    assert join_candidates(near, JoinRule(gap=0.04)) == []
+    (box, mask) = joined_piece(near[:2])
+    assert box == (0, 0, 100, 65) and mask.sum() == 2 * 100 * 30 and not mask[:, 30:35].any()
 
 
 def test_candidate_cuts_avoid_holes_and_are_few() -> None:

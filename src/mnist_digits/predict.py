@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,10 +33,12 @@ from mnist_digits.images.ink import Ink, Piece
 from mnist_digits.images.numbers import MAX_DIGITS, number_groups, split_group
 from mnist_digits.images.render import Preprocessed, render_piece, to_mnist
 from mnist_digits.images.segments import (
+    JoinRule,
     Segment,
     SegmentPrior,
     best_segmentation,
     candidate_cuts,
+    join_candidates,
     may_hold_two,
     prior_for_group,
     segment_candidates,
@@ -318,12 +321,13 @@ class Predictor:
             at += len(items)
         cut = [g for g, k in zip(groups, keep, strict=True) if not k]
         chosen = self._segment(cut, ink, typical)
-        pieces: list[Prediction] = []
+        per_group: list[list[Prediction]] = []
         at = 0
         for items, kept in zip(simple, keep, strict=True):
             # A group no chain covers (all slivers) keeps split_digits' reading.
-            pieces += (None if kept else chosen.pop(0)) or read[at : at + len(items)]
+            per_group.append((None if kept else chosen.pop(0)) or read[at : at + len(items)])
             at += len(items)
+        pieces = [p for reads in self._join_broken(groups, per_group, ink) for p in reads]
         if len(pieces) > MAX_DIGITS:
             raise ImageError(
                 f"the image reads as {len(pieces)} digits, more than the {MAX_DIGITS} a number "
@@ -331,6 +335,22 @@ class Predictor:
             )
         text = "".join(str(p.digit) if p.digit is not None else "?" for p in pieces)
         return NumberPrediction(text, pieces)
+
+    def _join_broken(
+        self, groups: list[Piece], reads: list[list[Prediction]], ink: Ink
+    ) -> list[list[Prediction]]:
+        """Neighbouring groups read as one digit where the model believes that more."""
+        single = [len(r) == 1 for r in reads]
+        runs = [c for c in join_candidates(groups, _JOIN) if all(single[c[0] : c[1]])]
+        if not runs:
+            return reads
+        joined = self.predict_preprocessed([render_piece(ink, piece) for *_, piece in runs])
+        scores = {(i, i + 1): sum(_log_sure(p) for p in r) for i, r in enumerate(reads)}
+        for (i, j, _), p in zip(runs, joined, strict=True):
+            scores[(i, j)] = _log_sure(p)
+        by_span = {(i, j): [p] for (i, j, _), p in zip(runs, joined, strict=True)}
+        chain = best_segmentation(len(groups) + 1, scores)
+        return [reads[i] if j == i + 1 else by_span[(i, j)] for i, j in chain]
 
     def _segment(self, groups: list[Piece], ink: Ink, typical: float) -> list[list[Prediction]]:
         """Read each group as the chain of its candidate segments the model believes most."""
@@ -385,6 +405,12 @@ class Predictor:
 
 
 _PRIOR = SegmentPrior()
+_JOIN = JoinRule()
+
+
+def _log_sure(read: Prediction) -> float:
+    """Log of the model's top probability; a piece read as not a digit counts as a miss."""
+    return math.log(max(read.confidence, 1e-9)) if read.digit is not None else math.log(1e-3)
 
 
 def _confident(group: Piece, read: list[Prediction]) -> bool:
