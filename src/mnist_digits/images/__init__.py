@@ -19,8 +19,9 @@ Every entry point shares one path, one module per step (each imports only the on
   centres the centre of mass at (14, 14) in 28x28 (``Preprocessed``); ``to_mnist`` renders
   all the ink of an image as one digit.
 - ``segments``: candidate cuts of a group of touching digits, every stretch between two of
-  them rendered like a digit, and the dynamic programme that picks the best-scored chain (the
-  scores come from a model, in ``predict``).
+  them rendered like a digit, runs of neighbouring groups that may be one broken digit, and the
+  dynamic programme that picks the best-scored chain (the scores come from a model, in
+  ``predict``).
 - ``numbers``: ``split_digits`` renders each digit of a written number, left to right.
 
 Normalising the 28x28 pixels for a model is not done here: that is ``core.contract``'s job.

@@ -6,7 +6,8 @@ might be cut (local minima of its column ink profile, never through the middle o
 ``render.render_piece`` renders a digit; the caller scores them with a model (this layer has
 none) and ``best_segmentation`` picks, by dynamic programming, the cuts whose segments the
 model believes most (``segment_score``: the calibrated top probability, a per-digit penalty and
-a width prior). Pure functions on numpy arrays.
+a width prior). ``join_candidates`` offers the opposite: neighbouring groups that may be one
+digit whose strokes came apart, scored the same way. Pure functions on numpy arrays.
 """
 
 from __future__ import annotations
