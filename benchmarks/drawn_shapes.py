@@ -23,8 +23,11 @@ from mnist_digits.synthetic.families import DRAWN_LETTERS, TRAINED_SHAPES
 
 
 def split_of(name: str) -> str:
-    """``train`` when a training family draws template ``name``, else ``heldout``."""
+    """``train`` when a training family draws template ``name``, ``ambiguous`` for the doodles
+    that look like a digit (drawn by no family), else ``heldout``."""
     trained = {*DRAWN_LETTERS.split(), *TRAINED_SHAPES.split(), *pen.MARKS}
+    if name in doodles.LOOK_ALIKES:
+        return "ambiguous"
     return "train" if name in trained else "heldout"
 
 
@@ -35,7 +38,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100, help="images per template (default: 100)")
     args = parser.parse_args()
     reader = Predictor.from_checkpoint(args.checkpoint)
-    templates = {**pen.LETTERS, **pen.SHAPES, **pen.MARKS, **doodles.DOODLES}
+    templates = {**pen.LETTERS, **pen.SHAPES, **pen.MARKS, **doodles.DOODLES, **doodles.LOOK_ALIKES}
     for name in sorted(templates, key=lambda t: (split_of(t), t)):
         rng = np.random.default_rng([sum(map(ord, name)), 7])
         images = [pen.draw(templates[name], rng, int(rng.integers(64, 200))) for _ in range(args.n)]
@@ -43,7 +46,7 @@ def main() -> None:
         digits = Counter(p.digit for p in reads if p.is_digit)
         flagged = 100 * (args.n - sum(digits.values())) / args.n
         read_as = ", ".join(f'"{d}" {100 * k / args.n:.0f}%' for d, k in digits.most_common(3))
-        print(f"{split_of(name):8s} {name:12s} flagged {flagged:5.1f}%  {read_as}")
+        print(f"{split_of(name):9s} {name:12s} flagged {flagged:5.1f}%  {read_as}")
 
 
 if __name__ == "__main__":

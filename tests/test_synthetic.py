@@ -94,3 +94,10 @@ def test_doodles_fit_the_unit_box_and_copy_no_held_out_family() -> None:
     held = {"star", "heart", "spiral", "hatching", "K", "X", "Y", "U"}
     assert not held & set(doodles.DOODLES)
     assert not set(doodles.DOODLES) & (set(pen.LETTERS) | set(pen.SHAPES) | set(pen.MARKS))
+
+
+def test_no_family_draws_a_doodle_that_looks_like_a_digit() -> None:
+    assert set(doodles.LOOK_ALIKES) == set(doodles.AMBIGUOUS)
+    assert not set(doodles.LOOK_ALIKES) & set(doodles.DOODLES)
+    drawn = render_family("doodles-drawn-heldout", 1, 0)  # the family still draws
+    assert drawn and drawn[0][1] == NOT_A_DIGIT

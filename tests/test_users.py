@@ -42,7 +42,7 @@ def test_mnist_items_are_png_files_of_the_test_split(mnist_home) -> None:
 
 
 # Floors for the shipped weights on held-out families, a little under what they measured at
-# 300 a family (98.0, 100.0 read; 99.3, 79.0, 96.3, 93.3, 98.3, 100 flagged, and 85.7 for the
+# 300 a family (98.0, 100.0 read; 99.3, 79.0, 96.3, 93.3, 98.3, 100 flagged, and 89.7 for the
 # doodles, added later; the README's table has 500 a family). They guard against getting worse;
 # the product's target for non-digits is 95% flagged, which drawn letters, doodles and spirals
 # do not meet yet.
@@ -53,7 +53,7 @@ FLOORS = {
     "letters-drawn-heldout": ("flagged", 0.76),
     "stars-hearts-drawn": ("flagged", 0.95),
     "scribbles-heldout": ("flagged", 0.88),
-    "doodles-drawn-heldout": ("flagged", 0.81),
+    "doodles-drawn-heldout": ("flagged", 0.85),
     "symbols-printed-heldout": ("flagged", 0.94),
     "noise-blank": ("flagged", 1.0),
 }

@@ -10,6 +10,9 @@ Training on them as well was tried and did not ship (recipes/cnn-small-shipped.t
 
 Left out on purpose, because a careless hand draws them as a digit: ``&`` (an 8 with a tail),
 a lightning bolt (a 4 or a 2), ``{`` and ``(`` (a 1), a plain ring (a 0), ``S`` and ``$`` (a 5).
+Five templates drawn at first were moved out by the same rule once the shipped reader was seen
+to read them as digits (a cloud and an octagon as "0", "?" as "7"): ``LOOK_ALIKES``, drawn by no
+family. Signs that look like no digit to a person stay, however the reader reads them (√, ≠).
 Nothing here copies a held-out family (K X Y U, stars, hearts, spirals, hatching).
 """
 
@@ -142,4 +145,16 @@ PICTURES: dict[str, list[Stroke]] = {
     "octagon": [polygon(8, 22.5)],
     "trapezoid": [[(0.25, 0.2), (0.75, 0.2), (0.98, 0.8), (0.02, 0.8), (0.25, 0.2)]],
 }
-DOODLES: dict[str, list[Stroke]] = {**GREEK_AND_SIGNS, **PICTURES}
+# Drawn as a careless hand draws a digit, so as ambiguous as the letters the issue keeps out
+# of the negatives (O, S, Z, ...): a plain closed ring is a "0" however bumpy (cloud) or angular
+# (octagon), "?" is a "2" without its foot, a sideways "8" is an infinity sign, and a sigma is a
+# "Z" (a "2") with a second corner. No family draws them; benchmarks/drawn_shapes.py shows them.
+AMBIGUOUS = ("cloud", "octagon", "question", "infinity", "sigma")
+DOODLES: dict[str, list[Stroke]] = {
+    name: strokes
+    for name, strokes in {**GREEK_AND_SIGNS, **PICTURES}.items()
+    if name not in AMBIGUOUS
+}
+LOOK_ALIKES: dict[str, list[Stroke]] = {
+    name: strokes for name, strokes in {**GREEK_AND_SIGNS, **PICTURES}.items() if name in AMBIGUOUS
+}
